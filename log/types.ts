@@ -1,0 +1,82 @@
+/**
+ * The write-ahead log's vocabulary: what a record is, what a committed transaction looks like to
+ * a log reader, and the contracts of the writer and reader.
+ *
+ * The log is the database. Every change (row writes and schema changes alike) is a record with
+ * its own LSN; a transaction is a run of change records closed by one commit record, written
+ * contiguously. Readers (materializers, CDC, time travel, the lake export) only ever receive
+ * whole committed transactions, in commit order.
+ */
+import type { Value } from '../base/values.js';
+
+/** Log sequence number: dense (no gaps) and strictly increasing per database, starting at 1. */
+export type Lsn = bigint;
+
+/**
+ * Hybrid logical clock timestamp (Kulkarni et al. 2014), packed as
+ * `physicalMs * 2^16 + logical`, so it sorts as one number. Physical part: Unix epoch ms.
+ */
+export type Hlc = bigint;
+
+/** Column definition as stored in the catalog (and in the log). */
+export interface ColumnDef {
+  name: string;
+  /** Declared type text as written, e.g. 'INTEGER', 'VARCHAR(10)', '' when none. */
+  type: string;
+  /** SQLite type affinity derived from `type`. */
+  affinity: 'INTEGER' | 'REAL' | 'NUMERIC' | 'TEXT' | 'BLOB';
+  notNull: boolean;
+  /** SQL text of the DEFAULT expression, re-parsed when used; undefined when none. */
+  defaultSql?: string;
+  /** True for a single-column PRIMARY KEY or UNIQUE constraint declared on the column. */
+  unique?: boolean;
+}
+
+/** A table as the catalog knows it at some LSN. */
+export interface TableDef {
+  /** Stable id, never reused within a database; B-trees and log records refer to it. */
+  id: number;
+  name: string;
+  columns: ColumnDef[];
+  /**
+   * Index into `columns` of an INTEGER PRIMARY KEY column, which is an alias of the rowid;
+   * -1 when the table has none.
+   */
+  rowidColumn: number;
+  /**
+   * Column indexes of a PRIMARY KEY that is not a rowid alias (composite or non-integer).
+   * The table's rows are then ordered by these columns; empty otherwise (rows ordered by rowid).
+   */
+  primaryKey: number[];
+  /** Column index lists of UNIQUE constraints (other than the primary key). */
+  uniques: number[][];
+  /** The CREATE TABLE statement as written, for `.schema` and sqlite_schema. */
+  sql: string;
+}
+
+/** One change inside a transaction. Row arrays are full rows in `TableDef.columns` order. */
+export type Change =
+  | { op: 'insert'; table: number; rowid: number | bigint; row: Value[] }
+  | { op: 'update'; table: number; rowid: number | bigint; before: Value[]; row: Value[] }
+  | { op: 'delete'; table: number; rowid: number | bigint; before: Value[] }
+  | { op: 'create_table'; table: TableDef }
+  | { op: 'drop_table'; table: number; name: string };
+
+/** A record as stored: a change or a commit, stamped with its LSN and transaction id. */
+export type LogRecord =
+  | { kind: 'change'; lsn: Lsn; txn: bigint; change: Change }
+  | { kind: 'commit'; lsn: Lsn; txn: bigint; hlc: Hlc; changeCount: number };
+
+/** What a log reader receives: a whole committed transaction. */
+export interface CommittedTxn {
+  /** Transaction id: unique per database, increasing in commit order. */
+  txn: bigint;
+  /** LSN of the first change record (equals commitLsn for an empty transaction). */
+  firstLsn: Lsn;
+  /** LSN of the commit record: the transaction's position in the database's history. */
+  commitLsn: Lsn;
+  /** Commit time as an HLC. */
+  hlc: Hlc;
+  /** The changes in the order they were made; change i has LSN firstLsn + i. */
+  changes: Change[];
+}

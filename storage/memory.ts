@@ -1,0 +1,98 @@
+/**
+ * In-memory byte store: a sorted array of keys beside a Map of values.
+ *
+ * It is the reference backend: the file and Durable Object backends must behave exactly like it
+ * (apart from durability). Keys are kept sorted so `list` is a binary search plus a slice; a write
+ * of k keys costs O(k log n) plus an array splice per new or deleted key, which is fine for tests
+ * and for the in-memory database.
+ */
+import { DosqlError } from '../base/errors.js';
+import type { ByteStore, ListOptions, StoreStats, WriteBatch } from './types.js';
+import { checkBatch, checkKeyCount, selectRange } from './limits.js';
+
+export class MemoryStore implements ByteStore {
+  private readonly values = new Map<string, Uint8Array>();
+  private keys: string[] = [];
+  private closed = false;
+  readonly stats: StoreStats = { reads: 0, entriesRead: 0, writes: 0, bytesWritten: 0 };
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    this.check();
+    this.stats.reads++;
+    const v = this.values.get(key);
+    if (v) this.stats.entriesRead++;
+    return v;
+  }
+
+  async getMany(keys: string[]): Promise<Map<string, Uint8Array>> {
+    this.check();
+    checkKeyCount(keys.length);
+    this.stats.reads++;
+    const out = new Map<string, Uint8Array>();
+    for (const k of keys) {
+      const v = this.values.get(k);
+      if (v) out.set(k, v);
+    }
+    this.stats.entriesRead += out.size;
+    return out;
+  }
+
+  async list(options: ListOptions): Promise<Array<[string, Uint8Array]>> {
+    this.check();
+    this.stats.reads++;
+    const keys = selectRange(this.keys, options);
+    this.stats.entriesRead += keys.length;
+    return keys.map((k) => [k, this.values.get(k)!]);
+  }
+
+  async write(batch: WriteBatch): Promise<void> {
+    this.check();
+    checkBatch(batch);
+    this.applySync(batch);
+  }
+
+  put(key: string, value: Uint8Array): Promise<void> {
+    return this.write({ put: [[key, value]] });
+  }
+
+  delete(key: string): Promise<void> {
+    return this.write({ delete: [key] });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /** Apply a batch with no checks or awaits; other backends reuse this as their index. */
+  applySync(batch: WriteBatch): void {
+    this.stats.writes++;
+    for (const k of batch.delete ?? []) {
+      if (this.values.delete(k)) this.keys.splice(lowerBound(this.keys, k), 1);
+    }
+    for (const [k, v] of batch.put ?? []) {
+      if (!this.values.has(k)) this.keys.splice(lowerBound(this.keys, k), 0, k);
+      this.values.set(k, v);
+      this.stats.bytesWritten += v.byteLength;
+    }
+  }
+
+  /** Every entry in key order, for tests and for snapshotting into another store. */
+  entries(): Array<[string, Uint8Array]> {
+    return this.keys.map((k) => [k, this.values.get(k)!]);
+  }
+
+  private check(): void {
+    if (this.closed) throw new DosqlError('CLOSED', 'store is closed');
+  }
+}
+
+export function lowerBound(keys: string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
