@@ -1,0 +1,201 @@
+/**
+ * The log record codec: how one `LogRecord` becomes bytes, and how a segment's bytes become
+ * records again.
+ *
+ * Frame: [u32 LE body length][u32 LE crc32 (IEEE) of the body][body], the body being msgpack
+ * (`base/codec.ts`). The length lets a reader walk a segment without decoding; the crc tells a
+ * complete record from one torn by a crash or damaged at rest. `decodeFrames` walks frames and
+ * stops at the first one that is cut short ('torn': header or body runs past the end of the bytes)
+ * or fails its check ('corrupt': crc mismatch or undecodable body), reporting the offset where
+ * valid data ends so that recovery can keep exactly the valid prefix.
+ *
+ * Body shape: one flat msgpack map with one-letter keys, because records are the bulk of what is
+ * stored. `o` is the op (0 commit, 1 insert, 2 update, 3 delete, 4 create_table, 5 drop_table),
+ * `l` the LSN, `x` the txn id; then `t` table id, `r` rowid, `v` row, `b` before-image, `d` a
+ * TableDef, `n` a name (drop_table) or the change count (commit), `h` the HLC. LSNs and txn ids
+ * are written as plain msgpack integers when they fit a double exactly (compact) and decoded back
+ * to bigint, so both shapes read the same. Row values keep their exact class (see base/values.ts).
+ * Decoded BLOBs are plain Uint8Array views into the bytes given to `decodeFrames` (no copy): the
+ * store hands those bytes to the caller, so nothing else mutates them.
+ */
+import { pack, unpack } from '../base/codec.js';
+import { DosqlError, assert } from '../base/errors.js';
+import type { Value } from '../base/values.js';
+import { crc32 } from '../storage/crc32.js';
+import type { Change, LogRecord, TableDef } from './types.js';
+
+/** Bytes of the frame header: body length then crc. */
+export const FRAME_HEADER_BYTES = 8;
+
+const OP_COMMIT = 0;
+const OP_INSERT = 1;
+const OP_UPDATE = 2;
+const OP_DELETE = 3;
+const OP_CREATE_TABLE = 4;
+const OP_DROP_TABLE = 5;
+
+interface Body {
+  o: number;
+  l: number | bigint;
+  x: number | bigint;
+  t?: number;
+  r?: number | bigint;
+  v?: Value[];
+  b?: Value[];
+  d?: TableDef;
+  n?: string | number;
+  h?: number | bigint;
+}
+
+/** Encode one record as a complete frame. */
+export function encodeRecord(record: LogRecord): Uint8Array {
+  const body = pack(toBody(record));
+  const frame = new Uint8Array(FRAME_HEADER_BYTES + body.byteLength);
+  const view = new DataView(frame.buffer);
+  view.setUint32(0, body.byteLength, true);
+  view.setUint32(4, crc32(body), true);
+  frame.set(body, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+export type DecodeEnd =
+  | { kind: 'clean' }
+  | { kind: 'torn'; offset: number; reason: string }
+  | { kind: 'corrupt'; offset: number; reason: string };
+
+export interface DecodedFrames {
+  records: LogRecord[];
+  /** Byte offset just past each record's frame (parallel to `records`). */
+  ends: number[];
+  /** Where valid data ends: the bytes [0, validBytes) hold exactly `records`. */
+  validBytes: number;
+  end: DecodeEnd;
+}
+
+/** Decode consecutive frames, stopping at the end of the bytes or at the first bad frame. */
+export function decodeFrames(bytes: Uint8Array): DecodedFrames {
+  const records: LogRecord[] = [];
+  const ends: number[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  // Every iteration consumes at least FRAME_HEADER_BYTES, so this is bounded by the input size.
+  while (at < bytes.byteLength) {
+    if (bytes.byteLength - at < FRAME_HEADER_BYTES) {
+      return { records, ends, validBytes: at, end: { kind: 'torn', offset: at, reason: 'frame header cut short' } };
+    }
+    const length = view.getUint32(at, true);
+    const crc = view.getUint32(at + 4, true);
+    const bodyStart = at + FRAME_HEADER_BYTES;
+    if (length > bytes.byteLength - bodyStart) {
+      return { records, ends, validBytes: at, end: { kind: 'torn', offset: at, reason: 'frame body cut short' } };
+    }
+    // A plain Uint8Array view (not a Buffer) so that BLOB values decode as plain Uint8Array.
+    const body = new Uint8Array(bytes.buffer, bytes.byteOffset + bodyStart, length);
+    if (crc32(body) !== crc) {
+      return { records, ends, validBytes: at, end: { kind: 'corrupt', offset: at, reason: 'crc mismatch' } };
+    }
+    let record: LogRecord;
+    try {
+      record = fromBody(unpack(body));
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      return { records, ends, validBytes: at, end: { kind: 'corrupt', offset: at, reason } };
+    }
+    records.push(record);
+    at = bodyStart + length;
+    ends.push(at);
+  }
+  return { records, ends, validBytes: at, end: { kind: 'clean' } };
+}
+
+/** Decode a record from one frame's body bytes (no header); throws CORRUPT on a bad shape. */
+export function decodeBody(body: Uint8Array): LogRecord {
+  return fromBody(unpack(body));
+}
+
+function toBody(r: LogRecord): Body {
+  const l = compactInt(r.lsn);
+  const x = compactInt(r.txn);
+  if (r.kind === 'commit') return { o: OP_COMMIT, l, x, h: compactInt(r.hlc), n: r.changeCount };
+  const c = r.change;
+  switch (c.op) {
+    case 'insert':
+      return { o: OP_INSERT, l, x, t: c.table, r: c.rowid, v: c.row };
+    case 'update':
+      return { o: OP_UPDATE, l, x, t: c.table, r: c.rowid, b: c.before, v: c.row };
+    case 'delete':
+      return { o: OP_DELETE, l, x, t: c.table, r: c.rowid, b: c.before };
+    case 'create_table':
+      return { o: OP_CREATE_TABLE, l, x, d: c.table };
+    case 'drop_table':
+      return { o: OP_DROP_TABLE, l, x, t: c.table, n: c.name };
+    default:
+      return assertNever(c);
+  }
+}
+
+function fromBody(raw: unknown): LogRecord {
+  if (typeof raw !== 'object' || raw === null) throw corrupt('record body is not a map');
+  const b = raw as Partial<Body>;
+  const lsn = bigintField(b.l, 'l');
+  const txn = bigintField(b.x, 'x');
+  switch (b.o) {
+    case OP_COMMIT: {
+      if (typeof b.n !== 'number' || !Number.isSafeInteger(b.n) || b.n < 0) throw corrupt('bad change count');
+      return { kind: 'commit', lsn, txn, hlc: bigintField(b.h, 'h'), changeCount: b.n };
+    }
+    case OP_INSERT:
+      return change(lsn, txn, { op: 'insert', table: table(b), rowid: rowid(b), row: row(b.v, 'v') });
+    case OP_UPDATE:
+      return change(lsn, txn, { op: 'update', table: table(b), rowid: rowid(b), before: row(b.b, 'b'), row: row(b.v, 'v') });
+    case OP_DELETE:
+      return change(lsn, txn, { op: 'delete', table: table(b), rowid: rowid(b), before: row(b.b, 'b') });
+    case OP_CREATE_TABLE:
+      if (typeof b.d !== 'object' || b.d === null) throw corrupt('bad table definition');
+      return change(lsn, txn, { op: 'create_table', table: b.d });
+    case OP_DROP_TABLE:
+      if (typeof b.n !== 'string') throw corrupt('bad table name');
+      return change(lsn, txn, { op: 'drop_table', table: table(b), name: b.n });
+    default:
+      throw corrupt(`unknown record op ${String(b.o)}`);
+  }
+}
+
+function change(lsn: bigint, txn: bigint, c: Change): LogRecord {
+  return { kind: 'change', lsn, txn, change: c };
+}
+
+function compactInt(v: bigint): number | bigint {
+  assert(v >= 0n, 'log integers are natural numbers');
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+function bigintField(v: unknown, name: string): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  throw corrupt(`bad integer field ${name}`);
+}
+
+function table(b: Partial<Body>): number {
+  if (typeof b.t !== 'number' || !Number.isSafeInteger(b.t)) throw corrupt('bad table id');
+  return b.t;
+}
+
+function rowid(b: Partial<Body>): number | bigint {
+  if (typeof b.r === 'bigint' || (typeof b.r === 'number' && Number.isSafeInteger(b.r))) return b.r;
+  throw corrupt('bad rowid');
+}
+
+function row(v: unknown, name: string): Value[] {
+  if (!Array.isArray(v)) throw corrupt(`bad row field ${name}`);
+  return v as Value[];
+}
+
+function corrupt(message: string): DosqlError {
+  return new DosqlError('CORRUPT', `log record: ${message}`);
+}
+
+function assertNever(x: never): never {
+  throw new Error(`dosql invariant violated: unexpected change ${JSON.stringify(x)}`);
+}
+
