@@ -1,0 +1,705 @@
+/**
+ * A copy-on-write B+ tree from string keys (see keys.ts) to rows (`Value[]`), stored in PageStore
+ * pages. It is what a table is: one tree per table, keyed by the encoded rowid or primary key.
+ *
+ * Shape: leaves hold sorted keys and their rows; branches hold separator keys and child page ids,
+ * keys[i] separating children[i] (keys < keys[i]) from children[i + 1] (keys >= keys[i]). Pages
+ * are sized by an additive estimate of their serialized bytes (page-store.ts): a page splits when
+ * it passes `pageBytesTarget` and is merged with or borrows from a sibling when it falls under a
+ * quarter of it. Because an entry (key plus inline row) never exceeds a quarter of the target, a
+ * balanced split or redistribution always leaves both sides within [target/4, target], so every
+ * non-root page stays in those bounds (`check` asserts it). Rows whose entry would exceed a
+ * quarter page go to OVERFLOW pages: the row is packed and cut into chunks below the store's
+ * entry limit, and the leaf keeps `{ o: chunk ids, n: bytes }`. Keys are limited to an eighth
+ * of the target (`keyCharsMax`, 1024 chars by default) so that key plus overflow reference fits.
+ *
+ * Writes are copy-on-write through PageStore: a write first makes every page on its root-to-leaf
+ * path writable (a clean page is copied under a new id, so its parent's child id changes, up to
+ * the root: `rootId` changes and must be read at checkpoint time). Once dirty, pages are modified
+ * in place until the next flush, so a burst of writes copies each page at most once. The path is
+ * then fixed bottom-up (split, merge, borrow, root growth and collapse).
+ *
+ * Scans: sibling links would force copying a neighbour on every COW write, so there are none. A
+ * scan cursor keeps the path of (branch page, child index) from the root and reaches the next leaf
+ * through the lowest ancestor with another child: amortized O(1) page steps per row. The cursor
+ * holds decoded pages, not ids; if the tree is modified between two rows (the tree counts
+ * modifications) the cursor re-seeks from the root just past the last key it returned, so a scan
+ * stays correct (it sees rows as they are when it reaches them) at O(depth) per interruption.
+ *
+ * Fast path: pages are looked up with `PageStore.peek` (synchronous) and only awaited on a miss,
+ * so an all-cached operation does one await (its own).
+ *
+ * The total row count is kept on the root page (the root is rewritten by every write anyway), so
+ * `count()` costs nothing. Rows passed to `put` and returned by `get`/`scan` are shared with the
+ * tree's pages: callers must not mutate them.
+ */
+import { assert, DosqlError } from '../../base/errors.js';
+import { pack, unpack } from '../../base/codec.js';
+import type { Value } from '../../base/values.js';
+import { STORE_ENTRY_BYTES_MAX } from '../../storage/types.js';
+import {
+  type BranchPage,
+  type LeafPage,
+  type LeafValue,
+  type OverflowRef,
+  type Page,
+  type PageStore,
+  branchBytes,
+  CHILD_BYTES,
+  keyBytes,
+  leafBytes,
+  leafValueBytes,
+  PAGE_HEADER_BYTES,
+  rowBytes,
+} from './page-store.js';
+
+/** Default split threshold of a page, in estimated serialized bytes. */
+export const PAGE_BYTES_TARGET = 8 * 1024;
+/** Smallest allowed pageBytesTarget: an overflow reference to a maximal row must fit an eighth. */
+export const PAGE_BYTES_TARGET_MIN = 4 * 1024;
+/** Largest row (packed bytes) a tree stores. */
+export const ROW_BYTES_MAX = 64 * 1024 * 1024;
+/** Bytes of one overflow chunk: below the store's entry limit with room for key and framing. */
+export const OVERFLOW_CHUNK_BYTES = STORE_ENTRY_BYTES_MAX - 64 * 1024;
+/** Bound on tree depth; a tree with pages >= PAGE_BYTES_TARGET_MIN never gets near it. */
+const DEPTH_MAX = 48;
+
+export interface BTreeOptions {
+  pageBytesTarget?: number;
+  rowBytesMax?: number;
+}
+
+export interface ScanOptions {
+  lo?: string;
+  hi?: string;
+  /** Default true. */
+  loInclusive?: boolean;
+  /** Default true. */
+  hiInclusive?: boolean;
+  reverse?: boolean;
+}
+
+type Node = LeafPage | BranchPage;
+
+/** A root-to-leaf path of writable pages; idx[l] is the child index taken in nodes[l]. */
+interface WritePath {
+  nodes: Node[];
+  idx: number[];
+}
+
+/** What `check` found: depth counts levels (1 for a lone root leaf). */
+export interface TreeShape {
+  depth: number;
+  rows: number;
+  branches: number;
+  leaves: number;
+  overflowPages: number;
+}
+
+interface CursorFrame {
+  page: BranchPage;
+  i: number;
+}
+
+export class BTree {
+  readonly pages: PageStore;
+  readonly pageBytesTarget: number;
+  readonly rowBytesMax: number;
+  /** Longest key (UTF-16 code units) `put` accepts. */
+  readonly keyCharsMax: number;
+  private readonly minBytes: number;
+  private readonly entryBytesMax: number;
+  private root: number;
+  private size: number | undefined;
+  /** Incremented by every modification; scan cursors re-seek when it moved. */
+  private version = 0;
+  private dropped = false;
+
+  private constructor(pages: PageStore, rootId: number, options: BTreeOptions) {
+    this.pages = pages;
+    this.root = rootId;
+    this.pageBytesTarget = options.pageBytesTarget ?? PAGE_BYTES_TARGET;
+    this.rowBytesMax = options.rowBytesMax ?? ROW_BYTES_MAX;
+    assert(this.pageBytesTarget >= PAGE_BYTES_TARGET_MIN, `pageBytesTarget below ${PAGE_BYTES_TARGET_MIN}`);
+    assert(Math.ceil(this.rowBytesMax / OVERFLOW_CHUNK_BYTES) * CHILD_BYTES + 16 <= this.pageBytesTarget / 8,
+      'rowBytesMax too large for pageBytesTarget');
+    this.minBytes = this.pageBytesTarget / 4;
+    this.entryBytesMax = this.pageBytesTarget / 4;
+    this.keyCharsMax = this.pageBytesTarget / 8 - 3;
+  }
+
+  /** A new empty tree; its root leaf is allocated dirty. */
+  static create(pages: PageStore, options: BTreeOptions = {}): BTree {
+    const root: LeafPage = { kind: 'leaf', keys: [], vals: [], bytes: PAGE_HEADER_BYTES, n: 0 };
+    const tree = new BTree(pages, pages.allocate(root), options);
+    tree.size = 0;
+    return tree;
+  }
+
+  /** The tree whose root page is `rootId` (as read from a checkpoint's meta). */
+  static open(pages: PageStore, rootId: number, options: BTreeOptions = {}): BTree {
+    return new BTree(pages, rootId, options);
+  }
+
+  get rootId(): number {
+    this.checkLive();
+    return this.root;
+  }
+
+  async get(key: string): Promise<Value[] | undefined> {
+    this.checkLive();
+    let p = (this.pages.peek(this.root) as Node | undefined) ?? (await this.node(this.root));
+    for (let depth = 0; p.kind === 'branch'; depth++) {
+      assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
+      const id = p.children[upperBound(p.keys, key)]!;
+      p = (this.pages.peek(id) as Node | undefined) ?? (await this.node(id));
+    }
+    const j = lowerBound(p.keys, key);
+    if (j === p.keys.length || p.keys[j] !== key) return undefined;
+    const v = p.vals[j]!;
+    return Array.isArray(v) ? v : this.readOverflow(v as OverflowRef);
+  }
+
+  /** Insert or replace. Throws LIMIT_EXCEEDED for a key or row over its limit. */
+  async put(key: string, row: Value[]): Promise<void> {
+    this.checkLive();
+    this.checkKey(key);
+    const path = this.writablePathCached(key) ?? (await this.writablePath(key));
+    const val = this.makeLeafValue(key, row);
+    const leaf = path.nodes[path.nodes.length - 1] as LeafPage;
+    const j = lowerBound(leaf.keys, key);
+    if (j < leaf.keys.length && leaf.keys[j] === key) {
+      const old = leaf.vals[j]!;
+      this.retireValue(old);
+      leaf.bytes += leafValueBytes(val) - leafValueBytes(old);
+      leaf.vals[j] = val;
+    } else {
+      if (j === leaf.keys.length) {
+        leaf.keys.push(key); // appends (increasing rowids) skip splice's result array
+        leaf.vals.push(val);
+      } else {
+        leaf.keys.splice(j, 0, key);
+        leaf.vals.splice(j, 0, val);
+      }
+      leaf.bytes += keyBytes(key) + leafValueBytes(val);
+      this.size!++;
+    }
+    if (this.needsFixup(path)) await this.fixup(path);
+    else path.nodes[0]!.n = this.size!;
+  }
+
+  /** Remove `key`; false when it was absent (nothing is modified then). */
+  async delete(key: string): Promise<boolean> {
+    this.checkLive();
+    if (!(await this.contains(key))) return false;
+    const path = this.writablePathCached(key) ?? (await this.writablePath(key));
+    const leaf = path.nodes[path.nodes.length - 1] as LeafPage;
+    const j = lowerBound(leaf.keys, key);
+    assert(leaf.keys[j] === key, 'deleted key vanished');
+    const old = leaf.vals[j]!;
+    this.retireValue(old);
+    leaf.keys.splice(j, 1);
+    leaf.vals.splice(j, 1);
+    leaf.bytes -= keyBytes(key) + leafValueBytes(old);
+    this.size!--;
+    if (this.needsFixup(path)) await this.fixup(path);
+    else path.nodes[0]!.n = this.size!;
+    return true;
+  }
+
+  /** Rows in key order (or reverse) within the bounds; see the module header on modification. */
+  async *scan(options: ScanOptions = {}): AsyncIterableIterator<[string, Value[]]> {
+    this.checkLive();
+    const { lo, hi, reverse = false } = options;
+    const loInclusive = options.loInclusive ?? true;
+    const hiInclusive = options.hiInclusive ?? true;
+    const stack: CursorFrame[] = [];
+    let version = this.version;
+    let leaf = await this.seek(stack, reverse ? hi : lo, reverse ? hiInclusive : loInclusive, reverse);
+    let j = this.seekIndex(leaf, reverse ? hi : lo, reverse ? hiInclusive : loInclusive, reverse);
+    for (let rows = 0; rows < Number.MAX_SAFE_INTEGER; rows++) {
+      for (let hops = 0; j < 0 || j >= leaf.keys.length; hops++) {
+        assert(hops < Number.MAX_SAFE_INTEGER, 'unbounded leaf walk');
+        const next = await this.stepLeaf(stack, reverse);
+        if (next === undefined) return;
+        leaf = next;
+        j = reverse ? leaf.keys.length - 1 : 0;
+      }
+      const key = leaf.keys[j]!;
+      if (!reverse && hi !== undefined && (hiInclusive ? key > hi : key >= hi)) return;
+      if (reverse && lo !== undefined && (loInclusive ? key < lo : key <= lo)) return;
+      const v = leaf.vals[j]!;
+      yield [key, Array.isArray(v) ? v : await this.readOverflow(v as OverflowRef)];
+      if (this.version !== version) {
+        this.checkLive();
+        version = this.version;
+        stack.length = 0;
+        leaf = await this.seek(stack, key, false, reverse);
+        j = this.seekIndex(leaf, key, false, reverse);
+      } else {
+        j += reverse ? -1 : 1;
+      }
+    }
+  }
+
+  async count(): Promise<number> {
+    this.checkLive();
+    if (this.size === undefined) await this.loadSize();
+    return this.size!;
+  }
+
+  /** Retire every page of the tree (and its overflow pages); the tree is unusable afterwards. */
+  async drop(): Promise<void> {
+    this.checkLive();
+    let level = [this.root];
+    for (let depth = 0; level.length > 0; depth++) {
+      assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
+      const pages = await this.pages.loadMany(level);
+      const next: number[] = [];
+      for (let i = 0; i < pages.length; i++) {
+        const p = pages[i]!;
+        if (p.kind === 'branch') for (const c of p.children) next.push(c);
+        else if (p.kind === 'leaf') for (const v of p.vals) this.retireValue(v);
+        this.pages.retire(level[i]!);
+      }
+      level = next;
+    }
+    this.dropped = true;
+    this.version++;
+  }
+
+  /**
+   * Debug check of every invariant (reads the whole tree): key order and separator bounds, equal
+   * leaf depth, fill bounds of non-root pages, byte estimates, row count, overflow pages present.
+   */
+  async check(): Promise<TreeShape> {
+    this.checkLive();
+    const root = await this.rootNode();
+    const state = { leafDepth: -1, rows: 0, branches: 0, leaves: 0, overflowPages: 0 };
+    await this.checkNode(root, true, undefined, undefined, 0, state);
+    assert(root.n === state.rows, `root count ${root.n} != ${state.rows} rows`);
+    if (this.size !== undefined) assert(this.size === state.rows, 'size out of sync');
+    const { leafDepth, rows, branches, leaves, overflowPages } = state;
+    return { depth: leafDepth + 1, rows, branches, leaves, overflowPages };
+  }
+
+  // ---- reading ------------------------------------------------------------------------------
+
+  /** The root page, synchronously when it is in memory (nearly always). */
+  private rootNode(): Node | Promise<Node> {
+    return (this.pages.peek(this.root) as Node | undefined) ?? this.node(this.root);
+  }
+
+  private async node(id: number): Promise<Node> {
+    const p = this.pages.peek(id) ?? (await this.pages.load(id));
+    if (p.kind === 'overflow') throw new DosqlError('CORRUPT', `B-tree page ${id} is an overflow page`);
+    return p;
+  }
+
+  private async contains(key: string): Promise<boolean> {
+    let p = (this.pages.peek(this.root) as Node | undefined) ?? (await this.node(this.root));
+    for (let depth = 0; p.kind === 'branch'; depth++) {
+      assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
+      const id = p.children[upperBound(p.keys, key)]!;
+      p = (this.pages.peek(id) as Node | undefined) ?? (await this.node(id));
+    }
+    const j = lowerBound(p.keys, key);
+    return j < p.keys.length && p.keys[j] === key;
+  }
+
+  private async readOverflow(ref: OverflowRef): Promise<Value[]> {
+    const chunks = await this.pages.loadMany(ref.o);
+    const bytes = new Uint8Array(ref.n);
+    let off = 0;
+    for (const c of chunks) {
+      if (c.kind !== 'overflow' || off + c.data.byteLength > ref.n) throw new DosqlError('CORRUPT', 'malformed overflow row');
+      bytes.set(c.data, off);
+      off += c.data.byteLength;
+    }
+    if (off !== ref.n) throw new DosqlError('CORRUPT', 'truncated overflow row');
+    const row = unpack(bytes);
+    if (!Array.isArray(row)) throw new DosqlError('CORRUPT', 'overflow row is not a row');
+    return row as Value[];
+  }
+
+  private async loadSize(): Promise<void> {
+    const root = await this.rootNode();
+    if (!(root.n >= 0)) throw new DosqlError('CORRUPT', `B-tree root ${this.root} carries no row count`);
+    this.size = root.n;
+  }
+
+  /** Descend to the leaf where a scan from `bound` starts, pushing the branch path. */
+  private async seek(stack: CursorFrame[], bound: string | undefined, _inclusive: boolean, reverse: boolean): Promise<LeafPage> {
+    let p = (this.pages.peek(this.root) as Node | undefined) ?? (await this.node(this.root));
+    for (let depth = 0; p.kind === 'branch'; depth++) {
+      assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
+      const i = bound === undefined ? (reverse ? p.children.length - 1 : 0) : upperBound(p.keys, bound);
+      stack.push({ page: p, i });
+      const id = p.children[i]!;
+      p = (this.pages.peek(id) as Node | undefined) ?? (await this.node(id));
+    }
+    return p;
+  }
+
+  private seekIndex(leaf: LeafPage, bound: string | undefined, inclusive: boolean, reverse: boolean): number {
+    if (bound === undefined) return reverse ? leaf.keys.length - 1 : 0;
+    if (!reverse) return inclusive ? lowerBound(leaf.keys, bound) : upperBound(leaf.keys, bound);
+    return (inclusive ? upperBound(leaf.keys, bound) : lowerBound(leaf.keys, bound)) - 1;
+  }
+
+  /** The next leaf in scan direction via the lowest ancestor with another child; undefined at the end. */
+  private async stepLeaf(stack: CursorFrame[], reverse: boolean): Promise<LeafPage | undefined> {
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const more = reverse ? top.i > 0 : top.i + 1 < top.page.children.length;
+      if (!more) {
+        stack.pop();
+        continue;
+      }
+      top.i += reverse ? -1 : 1;
+      let id = top.page.children[top.i]!;
+      let p = (this.pages.peek(id) as Node | undefined) ?? (await this.node(id));
+      for (let depth = 0; p.kind === 'branch'; depth++) {
+        assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
+        const i = reverse ? p.children.length - 1 : 0;
+        stack.push({ page: p, i });
+        id = p.children[i]!;
+        p = (this.pages.peek(id) as Node | undefined) ?? (await this.node(id));
+      }
+      return p;
+    }
+    return undefined;
+  }
+
+  // ---- writing ------------------------------------------------------------------------------
+
+  private checkLive(): void {
+    if (this.dropped) throw new DosqlError('MISUSE', 'B-tree was dropped');
+  }
+
+  private checkKey(key: string): void {
+    if (key.length > this.keyCharsMax) {
+      throw new DosqlError('LIMIT_EXCEEDED', `key of ${key.length} chars; keyCharsMax is ${this.keyCharsMax}`);
+    }
+  }
+
+  /**
+   * `writablePath` without awaiting, when every page on the path is in memory; undefined on a
+   * miss (the pages made writable so far stay so, and the async walk finds them dirty).
+   */
+  private writablePathCached(key: string): WritePath | undefined {
+    const cachedRoot = this.pages.peek(this.root) as Node | undefined;
+    if (cachedRoot === undefined || this.size === undefined) return undefined;
+    this.version++;
+    let root = cachedRoot;
+    if (!this.pages.isDirty(this.root)) [this.root, root] = this.pages.writable<Node>(this.root, cachedRoot);
+    const nodes: Node[] = [root];
+    const idx: number[] = [];
+    let p: Node = root;
+    for (let depth = 0; p.kind === 'branch'; depth++) {
+      assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
+      const i = upperBound(p.keys, key);
+      const id = p.children[i]!;
+      const child = this.pages.peek(id) as Node | undefined;
+      if (child === undefined) return undefined;
+      let w: Node = child;
+      if (!this.pages.isDirty(id)) {
+        const [wid, copy] = this.pages.writable<Node>(id, child);
+        p.children[i] = wid;
+        w = copy;
+      }
+      idx.push(i);
+      nodes.push(w);
+      p = w;
+    }
+    return { nodes, idx };
+  }
+
+  /** Whether any page on a modified path is out of its fill bounds (or the root must collapse). */
+  private needsFixup(path: WritePath): boolean {
+    const { nodes } = path;
+    for (let l = nodes.length - 1; l >= 1; l--) {
+      const b = nodes[l]!.bytes;
+      if (b > this.pageBytesTarget || b < this.minBytes) return true;
+    }
+    const root = nodes[0]!;
+    return root.bytes > this.pageBytesTarget || (root.kind === 'branch' && root.children.length === 1);
+  }
+
+  /** Make the root-to-leaf path for `key` writable (copy-on-write), fixing child ids on the way. */
+  private async writablePath(key: string): Promise<WritePath> {
+    this.version++;
+    const [rootId, root] = this.pages.writable(this.root, (this.pages.peek(this.root) as Node | undefined) ?? (await this.node(this.root)));
+    this.root = rootId;
+    if (this.size === undefined) {
+      if (!(root.n >= 0)) throw new DosqlError('CORRUPT', `B-tree root ${this.root} carries no row count`);
+      this.size = root.n;
+    }
+    const nodes: Node[] = [root];
+    const idx: number[] = [];
+    let p: Node = root;
+    for (let depth = 0; p.kind === 'branch'; depth++) {
+      assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
+      const i = upperBound(p.keys, key);
+      const id = p.children[i]!;
+      const child = (this.pages.peek(id) as Node | undefined) ?? (await this.node(id));
+      const [wid, w] = this.pages.writable(id, child);
+      if (wid !== id) p.children[i] = wid;
+      idx.push(i);
+      nodes.push(w);
+      p = w;
+    }
+    return { nodes, idx };
+  }
+
+  private makeLeafValue(key: string, row: Value[]): LeafValue {
+    if (keyBytes(key) + rowBytes(row) <= this.entryBytesMax) return row;
+    const bytes = pack(row);
+    if (bytes.byteLength > this.rowBytesMax) {
+      throw new DosqlError('LIMIT_EXCEEDED', `row of ${bytes.byteLength} bytes; rowBytesMax is ${this.rowBytesMax}`);
+    }
+    const ids: number[] = [];
+    for (let off = 0; off < bytes.byteLength; off += OVERFLOW_CHUNK_BYTES) {
+      const data = bytes.subarray(off, off + OVERFLOW_CHUNK_BYTES);
+      ids.push(this.pages.allocate({ kind: 'overflow', data, bytes: data.byteLength }));
+    }
+    return { o: ids, n: bytes.byteLength };
+  }
+
+  private retireValue(v: LeafValue): void {
+    if (!Array.isArray(v)) for (const id of (v as OverflowRef).o) this.pages.retire(id);
+  }
+
+  /** Restore fill bounds bottom-up along a modified path, then grow or collapse the root. */
+  private async fixup(path: WritePath): Promise<void> {
+    const { nodes, idx } = path;
+    for (let l = nodes.length - 1; l >= 1; l--) {
+      const node = nodes[l]!;
+      const parent = nodes[l - 1] as BranchPage;
+      if (node.bytes > this.pageBytesTarget) this.splitChild(parent, idx[l - 1]!, node);
+      else if (node.bytes < this.minBytes) await this.rebalanceChild(parent, idx[l - 1]!, node);
+    }
+    let root = nodes[0]!;
+    if (root.bytes > this.pageBytesTarget) {
+      const [sep, right] = this.splitNode(root);
+      root.n = -1;
+      const keys = [sep];
+      const children = [this.root, this.pages.allocate(right)];
+      root = { kind: 'branch', keys, children, bytes: 0, n: 0 };
+      root.bytes = branchBytes(root);
+      this.root = this.pages.allocate(root);
+    } else if (root.kind === 'branch' && root.children.length === 1) {
+      this.pages.retire(this.root);
+      this.root = root.children[0]!;
+      root = this.pages.peek(this.root) as Node;
+      assert(root !== undefined && this.pages.isDirty(this.root), 'collapsed root is not writable');
+    }
+    root.n = this.size!;
+  }
+
+  private splitChild(parent: BranchPage, i: number, node: Node): void {
+    const [sep, right] = this.splitNode(node);
+    parent.keys.splice(i, 0, sep);
+    parent.children.splice(i + 1, 0, this.pages.allocate(right));
+    parent.bytes += keyBytes(sep) + CHILD_BYTES;
+  }
+
+  /** Split an overfull page in two of balanced bytes: `node` keeps the left half. */
+  private splitNode(node: Node): [string, Node] {
+    if (node.kind === 'leaf') {
+      const s = balancedLeafSplit(node.keys, node.vals);
+      const right: LeafPage = { kind: 'leaf', keys: node.keys.splice(s), vals: node.vals.splice(s), bytes: 0, n: -1 };
+      right.bytes = leafBytes(right);
+      node.bytes = leafBytes(node);
+      return [right.keys[0]!, right];
+    }
+    const s = balancedBranchSplit(node.keys);
+    const rightKeys = node.keys.splice(s);
+    const sep = rightKeys.shift()!;
+    const right: BranchPage = { kind: 'branch', keys: rightKeys, children: node.children.splice(s + 1), bytes: 0, n: -1 };
+    right.bytes = branchBytes(right);
+    node.bytes = branchBytes(node);
+    return [sep, right];
+  }
+
+  /** Merge an underfull child with a sibling, or move entries from the sibling to balance them. */
+  private async rebalanceChild(parent: BranchPage, i: number, node: Node): Promise<void> {
+    assert(parent.children.length >= 2, 'underfull page has no sibling');
+    const si = i + 1 < parent.children.length ? i + 1 : i - 1;
+    const sid = parent.children[si]!;
+    const [wsid, sib] = this.pages.writable(sid, await this.node(sid));
+    parent.children[si] = wsid;
+    assert(sib.kind === node.kind, 'siblings of different kinds');
+    const li = Math.min(i, si);
+    const left = (li === i ? node : sib) as Node;
+    const right = (li === i ? sib : node) as Node;
+    const sep = parent.keys[li]!;
+    if (left.kind === 'leaf' && right.kind === 'leaf') {
+      if (left.bytes + right.bytes - PAGE_HEADER_BYTES <= this.pageBytesTarget) {
+        for (let k = 0; k < right.keys.length; k++) {
+          left.keys.push(right.keys[k]!);
+          left.vals.push(right.vals[k]!);
+        }
+        left.bytes += right.bytes - PAGE_HEADER_BYTES;
+        this.removeRightChild(parent, li);
+        return;
+      }
+      const keys = left.keys.concat(right.keys);
+      const vals = left.vals.concat(right.vals);
+      const s = balancedLeafSplit(keys, vals);
+      left.keys = keys.slice(0, s);
+      left.vals = vals.slice(0, s);
+      right.keys = keys.slice(s);
+      right.vals = vals.slice(s);
+      left.bytes = leafBytes(left);
+      right.bytes = leafBytes(right);
+      this.replaceSeparator(parent, li, right.keys[0]!);
+      return;
+    }
+    assert(left.kind === 'branch' && right.kind === 'branch', 'siblings of different kinds');
+    if (left.bytes + right.bytes - PAGE_HEADER_BYTES + keyBytes(sep) <= this.pageBytesTarget) {
+      left.keys.push(sep);
+      for (const k of right.keys) left.keys.push(k);
+      for (const c of right.children) left.children.push(c);
+      left.bytes += right.bytes - PAGE_HEADER_BYTES + keyBytes(sep);
+      this.removeRightChild(parent, li);
+      return;
+    }
+    const keys = left.keys.concat([sep], right.keys);
+    const children = left.children.concat(right.children);
+    const s = balancedBranchSplit(keys);
+    left.keys = keys.slice(0, s);
+    left.children = children.slice(0, s + 1);
+    right.keys = keys.slice(s + 1);
+    right.children = children.slice(s + 1);
+    left.bytes = branchBytes(left);
+    right.bytes = branchBytes(right);
+    this.replaceSeparator(parent, li, keys[s]!);
+  }
+
+  private removeRightChild(parent: BranchPage, li: number): void {
+    this.pages.retire(parent.children[li + 1]!);
+    const [sep] = parent.keys.splice(li, 1);
+    parent.children.splice(li + 1, 1);
+    parent.bytes -= keyBytes(sep!) + CHILD_BYTES;
+  }
+
+  private replaceSeparator(parent: BranchPage, li: number, sep: string): void {
+    parent.bytes += keyBytes(sep) - keyBytes(parent.keys[li]!);
+    parent.keys[li] = sep;
+  }
+
+  private async checkNode(
+    p: Node,
+    isRoot: boolean,
+    lo: string | undefined,
+    hi: string | undefined,
+    depth: number,
+    state: { leafDepth: number; rows: number; branches: number; leaves: number; overflowPages: number },
+  ): Promise<void> {
+    assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
+    for (let k = 0; k < p.keys.length; k++) {
+      const key = p.keys[k]!;
+      assert(k === 0 || p.keys[k - 1]! < key, 'keys out of order');
+      assert(lo === undefined || key >= lo, 'key below its separator');
+      assert(hi === undefined || key < hi, 'key at or above its separator');
+    }
+    const estimate = p.kind === 'leaf' ? leafBytes(p) : branchBytes(p);
+    assert(p.bytes === estimate, `page byte estimate ${p.bytes} != ${estimate}`);
+    assert(p.bytes <= this.pageBytesTarget, `page of ${p.bytes} bytes above target`);
+    if (!isRoot) {
+      assert(p.bytes >= this.minBytes, `page of ${p.bytes} bytes below a quarter of target`);
+      assert(p.n === -1 || p.n >= 0, 'bad count field');
+    }
+    if (p.kind === 'leaf') {
+      if (state.leafDepth < 0) state.leafDepth = depth;
+      assert(state.leafDepth === depth, 'leaves at different depths');
+      state.rows += p.keys.length;
+      state.leaves++;
+      for (const v of p.vals) {
+        if (Array.isArray(v)) continue;
+        state.overflowPages += (v as OverflowRef).o.length;
+        const chunks = await this.pages.loadMany((v as OverflowRef).o);
+        assert(chunks.every((c) => c.kind === 'overflow'), 'overflow reference to a non-overflow page');
+      }
+      return;
+    }
+    assert(p.children.length === p.keys.length + 1 && p.children.length >= 2, 'branch with too few children');
+    state.branches++;
+    for (let c = 0; c < p.children.length; c++) {
+      const child = await this.node(p.children[c]!);
+      const clo = c === 0 ? lo : p.keys[c - 1];
+      const chi = c === p.keys.length ? hi : p.keys[c];
+      await this.checkNode(child, false, clo, chi, depth + 1, state);
+    }
+  }
+}
+
+/** First index whose key is >= key. */
+function lowerBound(keys: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index whose key is > key (in a branch: the child that holds key). */
+function upperBound(keys: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! <= key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The index s in [1, n-1] that splits leaf entries into two runs of the most equal bytes. */
+function balancedLeafSplit(keys: readonly string[], vals: readonly LeafValue[]): number {
+  const n = keys.length;
+  assert(n >= 2, 'cannot split a leaf of fewer than 2 entries');
+  const sizes = new Array<number>(n);
+  let total = 0;
+  for (let k = 0; k < n; k++) total += sizes[k] = keyBytes(keys[k]!) + leafValueBytes(vals[k]!);
+  let best = 1;
+  let bestDiff = Infinity;
+  let left = 0;
+  for (let s = 1; s < n; s++) {
+    left += sizes[s - 1]!;
+    const diff = Math.abs(2 * left - total);
+    if (diff < bestDiff) {
+      bestDiff = diff;
+      best = s;
+    } else break; // diff only grows once left passes half
+  }
+  return best;
+}
+
+/**
+ * The separator index s in [1, m-2] (m = keys.length) that splits a branch into children
+ * [0..s] and [s+1..m] of the most equal bytes; keys[s] moves up.
+ */
+function balancedBranchSplit(keys: readonly string[]): number {
+  const m = keys.length;
+  assert(m >= 3, 'cannot split a branch of fewer than 4 children');
+  let total = 0;
+  for (let k = 0; k < m; k++) total += keyBytes(keys[k]!) + CHILD_BYTES;
+  let best = 1;
+  let bestDiff = Infinity;
+  let left = keyBytes(keys[0]!) + CHILD_BYTES;
+  for (let s = 1; s <= m - 2; s++) {
+    const right = total - left - keyBytes(keys[s]!);
+    const diff = Math.abs(left + CHILD_BYTES - right);
+    if (diff < bestDiff) {
+      bestDiff = diff;
+      best = s;
+    }
+    left += keyBytes(keys[s]!) + CHILD_BYTES;
+  }
+  return best;
+}

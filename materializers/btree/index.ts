@@ -1,0 +1,28 @@
+/**
+ * The B-tree layer: order-preserving keys, copy-on-write page storage and the B+ tree on top.
+ * Tables (materializers/tables.ts) are built from these three pieces.
+ */
+export { decodeKey, encodeKey, encodeRowidKey, encodeValue } from './keys.js';
+export {
+  PAGE_CACHE_BYTES_MAX,
+  PageStore,
+  type BranchPage,
+  type FlushOptions,
+  type LeafPage,
+  type LeafValue,
+  type OverflowPage,
+  type OverflowRef,
+  type Page,
+  type PageStoreOptions,
+  type PageStoreStats,
+} from './page-store.js';
+export {
+  BTree,
+  OVERFLOW_CHUNK_BYTES,
+  PAGE_BYTES_TARGET,
+  PAGE_BYTES_TARGET_MIN,
+  ROW_BYTES_MAX,
+  type BTreeOptions,
+  type ScanOptions,
+  type TreeShape,
+} from './btree.js';

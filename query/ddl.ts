@@ -1,0 +1,103 @@
+/**
+ * CREATE TABLE and DROP TABLE: turning a statement into a `TableDef` and a schema change in the
+ * transaction. The catalog itself changes only when the transaction commits and the table
+ * materializer applies the logged change, exactly as on replay.
+ */
+import type { ColumnDef, TableDef } from '../log/types.js';
+import type { CreateTableStmt, DropStmt } from './ast.js';
+import type { CompileContext } from './expr.js';
+import type { Txn } from './txn.js';
+import { affinityOfType } from './values/index.js';
+
+/** Most columns in one table; SQLite's default SQLITE_MAX_COLUMN. */
+export const TABLE_COLUMNS_MAX = 2000;
+
+export function createTable(stmt: CreateTableStmt, sqlText: string, txn: Txn, cx: CompileContext): boolean {
+  if (stmt.asSelect) cx.fail('ERROR', 'CREATE TABLE ... AS SELECT is not supported yet', stmt.pos);
+  if (txn.table(stmt.name)) {
+    if (stmt.ifNotExists) return false;
+    cx.fail('TABLE_EXISTS', `table ${stmt.name} already exists`, stmt.pos);
+  }
+  if (stmt.name.toLowerCase().startsWith('sqlite_')) cx.fail('ERROR', `object name reserved for internal use: ${stmt.name}`, stmt.pos);
+  if (stmt.columns.length > TABLE_COLUMNS_MAX) cx.fail('LIMIT_EXCEEDED', `too many columns on ${stmt.name} (TABLE_COLUMNS_MAX is ${TABLE_COLUMNS_MAX})`, stmt.pos);
+  const seen = new Set<string>();
+  const columns: ColumnDef[] = stmt.columns.map((c) => {
+    const lower = c.name.toLowerCase();
+    if (seen.has(lower)) cx.fail('ERROR', `duplicate column name: ${c.name}`, c.pos);
+    seen.add(lower);
+    const def: ColumnDef = {
+      name: c.name,
+      type: c.type,
+      affinity: affinityOfType(c.type),
+      notNull: c.constraints.notNull !== undefined,
+    };
+    return def;
+  });
+  const indexOf = (name: string, pos: number): number => {
+    const i = columns.findIndex((c) => c.name.toLowerCase() === name.toLowerCase());
+    if (i < 0) cx.fail('ERROR', `no such column: ${name}`, pos);
+    return i;
+  };
+  let pk: number[] = [];
+  let pkDesc = false;
+  const uniques: number[][] = [];
+  stmt.columns.forEach((c, i) => {
+    if (c.constraints.primaryKey) {
+      if (pk.length) cx.fail('ERROR', `table "${stmt.name}" has more than one primary key`, c.pos);
+      pk = [i];
+      pkDesc = c.constraints.primaryKey.direction === 'DESC';
+    }
+    if (c.constraints.unique) uniques.push([i]);
+  });
+  for (const t of stmt.constraints) {
+    if (t.kind === 'primary_key') {
+      if (pk.length) cx.fail('ERROR', `table "${stmt.name}" has more than one primary key`, t.pos);
+      pk = t.columns.map((o) => indexOf(columnName(o.expr, cx), o.pos));
+    } else if (t.kind === 'unique') {
+      uniques.push(t.columns.map((o) => indexOf(columnName(o.expr, cx), o.pos)));
+    }
+  }
+  // An INTEGER PRIMARY KEY (exactly that type name) is an alias of the rowid, as in SQLite.
+  const isRowidAlias = pk.length === 1 && columns[pk[0]!]!.type.trim().toUpperCase() === 'INTEGER' && !pkDesc;
+  const def: TableDef = {
+    id: txn.allocateTableId(),
+    name: stmt.name,
+    columns,
+    rowidColumn: isRowidAlias ? pk[0]! : -1,
+    primaryKey: isRowidAlias ? [] : pk,
+    uniques: dedupeUniques(uniques, isRowidAlias ? [] : pk),
+    sql: sqlText,
+  };
+  txn.createTable(def);
+  return true;
+}
+
+function columnName(e: import('./ast.js').Expr, cx: CompileContext): string {
+  if (e.kind === 'column' && !e.table) return e.name;
+  if (e.kind === 'collate' && e.operand.kind === 'column') return e.operand.name;
+  if (e.kind === 'literal' && typeof e.value === 'string') return e.value;
+  return cx.fail('ERROR', 'expressions in PRIMARY KEY and UNIQUE are not supported', e.pos);
+}
+
+/** Drop UNIQUE constraints that repeat another one or the primary key (the key already enforces them). */
+function dedupeUniques(uniques: number[][], pk: number[]): number[][] {
+  const keyOf = (cols: number[]): string => [...cols].sort((a, b) => a - b).join(',');
+  const seen = new Set<string>(pk.length ? [keyOf(pk)] : []);
+  return uniques.filter((u) => {
+    const k = keyOf(u);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+export function dropTable(stmt: DropStmt, txn: Txn, cx: CompileContext): boolean {
+  if (stmt.object !== 'TABLE') cx.fail('ERROR', `DROP ${stmt.object} is not supported yet`, stmt.pos);
+  const def = txn.table(stmt.name);
+  if (!def) {
+    if (stmt.ifExists) return false;
+    cx.fail('NO_SUCH_TABLE', `no such table: ${stmt.name}`, stmt.pos);
+  }
+  txn.dropTable(def);
+  return true;
+}

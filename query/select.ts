@@ -1,0 +1,726 @@
+/**
+ * SELECT: planning and pull-based execution.
+ *
+ * A SELECT core runs as a pipeline: the FROM clause is a tree of producers (table access, derived
+ * tables, nested-loop joins) that bind one record per source into the Env and yield; WHERE filters;
+ * then either projection, or grouping with aggregates; then DISTINCT, ORDER BY, LIMIT/OFFSET.
+ *
+ * Table access is the planner's one real choice for now: for each base table it looks at WHERE's
+ * top-level AND terms comparing the table's key (rowid, INTEGER PRIMARY KEY, or a one-column
+ * PRIMARY KEY) with an expression that does not read the table, and picks a point lookup, a key
+ * range scan, or a full scan. The WHERE clause is still evaluated on every produced row, so the
+ * access path only has to be a superset of the answer, never exact.
+ */
+import { DosqlError } from '../base/errors.js';
+import type { Value } from '../base/values.js';
+import { encodeKey } from '../materializers/btree/index.js';
+import type { TableDef } from '../log/types.js';
+import type { BinaryOp, Expr, FromItem, OrderingTerm, ResultColumn, SelectCore, SelectStmt, ValuesCore } from './ast.js';
+import { compileExpr, type AggSpec, type CompileContext, type Compiled, type SubPlan, type SyncFn } from './expr.js';
+import { Scope, type Env, type RunContext, type Source } from './scope.js';
+import type { Txn } from './txn.js';
+import * as V from './values/index.js';
+
+/** Planning needs the table definitions visible to the statement. */
+export interface PlanContext extends CompileContext {
+  table(name: string): TableDef | undefined;
+}
+
+export interface SelectPlan extends SubPlan {
+  columns: string[];
+}
+
+/** What a run reads through: the transaction (its overlay over committed trees). */
+export interface SelectRun extends RunContext {
+  txn: Txn;
+}
+
+type Producer = (env: Env) => AsyncGenerator<void>;
+
+export function compileSelect(stmt: SelectStmt, parent: Scope | undefined, cx: PlanContext): SelectPlan {
+  if (stmt.with) cx.fail('ERROR', 'WITH clauses are not supported yet', stmt.pos);
+  const cores = [stmt.first, ...stmt.compounds.map((c) => c.core)].map((core) => compileCore(core, parent, cx, stmt));
+  const first = cores[0]!;
+  for (const c of cores) {
+    if (c.columns.length !== first.columns.length) {
+      cx.fail('ERROR', 'SELECTs to the left and right of a compound operator do not have the same number of result columns', stmt.pos);
+    }
+  }
+  const correlated = cores.some((c) => c.correlated);
+  const columns = first.columns;
+  if (cores.length === 1) return first;
+  const ops = stmt.compounds.map((c) => c.op);
+  const order = stmt.orderBy ? compileCompoundOrder(stmt.orderBy, columns, cx) : undefined;
+  const limit = compileLimit(stmt, parent, cx);
+  return {
+    columns,
+    columnCount: columns.length,
+    correlated,
+    async run(env, cap) {
+      let rows = await cores[0]!.run(env);
+      for (let i = 0; i < ops.length; i++) rows = combine(ops[i]!, rows, await cores[i + 1]!.run(env));
+      if (order) sortRows(rows, order);
+      return limit.apply(rows, env, cap);
+    },
+  };
+}
+
+function combine(op: 'UNION' | 'UNION ALL' | 'INTERSECT' | 'EXCEPT', a: Value[][], b: Value[][]): Value[][] {
+  if (op === 'UNION ALL') return a.concat(b);
+  const keyOf = (r: Value[]): string => encodeKey(r);
+  if (op === 'UNION') return distinct(a.concat(b));
+  const right = new Set(b.map(keyOf));
+  const seen = new Set<string>();
+  const out: Value[][] = [];
+  for (const r of a) {
+    const k = keyOf(r);
+    if (seen.has(k) || right.has(k) !== (op === 'INTERSECT')) continue;
+    seen.add(k);
+    out.push(r);
+  }
+  return op === 'INTERSECT' || op === 'EXCEPT' ? sortByKey(out) : out;
+}
+
+function sortByKey(rows: Value[][]): Value[][] {
+  return rows.map((r) => [encodeKey(r), r] as const).sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).map((x) => x[1]);
+}
+
+function distinct(rows: Value[][]): Value[][] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const k = encodeKey(r);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+interface SortTerm {
+  /** Index into the row being sorted. */
+  index: number;
+  desc: boolean;
+  nullsFirst: boolean;
+  collation?: V.Collation;
+}
+
+function sortRows(rows: Value[][], terms: SortTerm[]): void {
+  rows.sort((a, b) => {
+    for (const t of terms) {
+      const x = a[t.index]!;
+      const y = b[t.index]!;
+      if (x === null || y === null) {
+        if (x === y) continue;
+        return (x === null) === t.nullsFirst ? -1 : 1;
+      }
+      const c = V.compareValues(x, y, t.collation);
+      if (c !== 0) return t.desc ? -c : c;
+    }
+    return 0;
+  });
+}
+
+function compileCompoundOrder(terms: OrderingTerm[], columns: string[], cx: PlanContext): SortTerm[] {
+  return terms.map((t) => {
+    let index = -1;
+    let collation: V.Collation | undefined;
+    let e = t.expr;
+    if (e.kind === 'collate') {
+      collation = e.collation.toUpperCase() as V.Collation;
+      e = e.operand;
+    }
+    if (e.kind === 'literal' && typeof e.value === 'number' && Number.isInteger(e.value)) index = e.value - 1;
+    else if (e.kind === 'column' && !e.table) index = columns.findIndex((c) => c.toLowerCase() === e.name.toLowerCase());
+    if (index < 0 || index >= columns.length) {
+      cx.fail('ERROR', `1st ORDER BY term does not match any column in the result set`, t.pos);
+    }
+    return { index, desc: t.direction === 'DESC', nullsFirst: nullsFirst(t), collation };
+  });
+}
+
+function nullsFirst(t: OrderingTerm): boolean {
+  return t.nulls ? t.nulls === 'FIRST' : t.direction !== 'DESC';
+}
+
+interface LimitPlan {
+  apply(rows: Value[][], env: Env, cap?: number): Promise<Value[][]>;
+  /** Most rows the query can return, when known before running (undefined: no limit). */
+}
+
+function compileLimit(stmt: SelectStmt, parent: Scope | undefined, cx: PlanContext): LimitPlan {
+  const empty = new Scope(cx.fail, parent);
+  const lim = stmt.limit ? compileExpr(stmt.limit, empty, cx) : undefined;
+  const off = stmt.offset ? compileExpr(stmt.offset, empty, cx) : undefined;
+  return {
+    async apply(rows, env, cap) {
+      let start = 0;
+      let count = Infinity;
+      if (lim) count = limitNumber(await lim.fn(env), 'LIMIT');
+      if (off) start = Math.max(0, limitNumber(await off.fn(env), 'OFFSET'));
+      if (count < 0) count = Infinity;
+      if (cap !== undefined) count = Math.min(count, cap);
+      if (start === 0 && count >= rows.length) return rows;
+      return rows.slice(start, start + count);
+    },
+  };
+}
+
+function limitNumber(v: Value, what: string): number {
+  const n = V.toNumeric(v);
+  if (typeof n === 'bigint') return n > 0n ? Infinity : -1;
+  if (typeof n === 'number' && Number.isSafeInteger(n)) return n;
+  const d = V.toDouble(n);
+  if (d !== undefined && Number.isInteger(d)) return d;
+  throw new DosqlError('MISMATCH', `datatype mismatch in ${what}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface CorePlan extends SelectPlan {}
+
+function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, cx: PlanContext, stmt: SelectStmt): CorePlan {
+  if (core.kind === 'values') return compileValues(core, parent, cx);
+  const isOnly = stmt.compounds.length === 0;
+  const scope = new Scope(cx.fail, parent);
+  const from = core.from ? compileFrom(core.from, scope, cx, core.where) : undefined;
+  const where = core.where ? compileExpr(core.where, scope, cx) : undefined;
+  const columnsAst = expandStar(core.columns, scope, cx);
+  const grouped = core.groupBy !== undefined || hasAggregate(columnsAst, core.having, isOnly ? stmt.orderBy : undefined);
+  const aggregates: AggSpec[] = [];
+  const acx: CompileContext = grouped ? { ...cx, aggregates } : cx;
+  const outputs = columnsAst.map((c) => compileExpr(c.expr, scope, acx));
+  const names = columnsAst.map((c) => c.name);
+  const having = core.having ? compileExpr(core.having, scope, acx) : undefined;
+  if (core.having && !grouped) cx.fail('ERROR', 'a GROUP BY clause is required before HAVING', core.having.pos);
+  const groupBy = (core.groupBy ?? []).map((g) => compileGroupTerm(g, columnsAst, scope, cx));
+  // ORDER BY of a lone core may use expressions over the FROM sources, computed as hidden columns.
+  const order = isOnly && stmt.orderBy ? compileOrder(stmt.orderBy, columnsAst, outputs, scope, acx) : undefined;
+  const limit = isOnly ? compileLimit(stmt, parent, cx) : undefined;
+  const slotCount = scope.slotCount;
+  const width = names.length;
+  const isDistinct = core.distinct;
+
+  const plan: CorePlan = {
+    columns: names,
+    columnCount: width,
+    correlated: false,
+    async run(outer, cap) {
+      const env: Env = { rows: new Array(slotCount).fill(null), outer, agg: undefined, run: outer!.run };
+      const produced: Value[][] = [];
+      const emit = async (): Promise<void> => {
+        const row: Value[] = [];
+        for (const o of outputs) row.push(o.async ? await o.fn(env) : (o.fn as SyncFn)(env));
+        if (order) for (const k of order.extra) row.push(k.async ? await k.fn(env) : (k.fn as SyncFn)(env));
+        produced.push(row);
+      };
+      // Without ORDER BY, DISTINCT or grouping, rows stream and LIMIT can stop the scan early.
+      const early = !grouped && !order && !isDistinct && limit === undefined ? cap : undefined;
+      if (!grouped) {
+        for await (const _ of rowsOf(from, env)) {
+          if (where && V.isTruthy(where.async ? await where.fn(env) : (where.fn as SyncFn)(env)) !== true) continue;
+          await emit();
+          if (early !== undefined && produced.length >= early) break;
+        }
+      } else {
+        await runGrouped(from, env, where, groupBy, aggregates, having, emit);
+      }
+      let rows = isDistinct ? distinctPrefix(produced, width) : produced;
+      if (order) sortRows(rows, order.terms);
+      if (order && order.extra.length) rows = rows.map((r) => r.slice(0, width));
+      return limit ? limit.apply(rows, env, cap) : rows;
+    },
+  };
+  // Correlation is known only after compiling everything that reads the enclosing scopes.
+  plan.correlated = scope.referencedFromInside;
+  return plan;
+}
+
+async function* rowsOf(from: Producer | undefined, env: Env): AsyncGenerator<void> {
+  if (!from) {
+    yield;
+    return;
+  }
+  yield* from(env);
+}
+
+function distinctPrefix(rows: Value[][], width: number): Value[][] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const k = encodeKey(r.length === width ? r : r.slice(0, width));
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+async function runGrouped(
+  from: Producer | undefined,
+  env: Env,
+  where: Compiled | undefined,
+  groupBy: Compiled[],
+  specs: AggSpec[],
+  having: Compiled | undefined,
+  emit: () => Promise<void>,
+): Promise<void> {
+  interface Group {
+    rows: Array<Value[] | null>;
+    aggs: V.Aggregate[];
+    seen: Array<Set<string> | undefined>;
+  }
+  const groups = new Map<string, Group>();
+  for await (const _ of rowsOf(from, env)) {
+    if (where && V.isTruthy(await where.fn(env)) !== true) continue;
+    const keyVals: Value[] = [];
+    for (const g of groupBy) keyVals.push(await g.fn(env));
+    const key = encodeKey(keyVals);
+    let g = groups.get(key);
+    if (!g) {
+      g = { rows: [], aggs: specs.map((s) => V.AGGREGATES[s.name]!()), seen: specs.map((s) => (s.distinct ? new Set() : undefined)) };
+      groups.set(key, g);
+    }
+    // Bare columns in an aggregate query read the group's last row, as in SQLite.
+    g.rows = env.rows.slice();
+    for (let i = 0; i < specs.length; i++) {
+      const s = specs[i]!;
+      if (s.filter && V.isTruthy(await s.filter.fn(env)) !== true) continue;
+      const args: Value[] = [];
+      for (const a of s.args) args.push(await a.fn(env));
+      if (s.distinct) {
+        if (args[0] === null) continue;
+        const k = encodeKey(args);
+        if (g.seen[i]!.has(k)) continue;
+        g.seen[i]!.add(k);
+      }
+      g.aggs[i]!.step(args);
+    }
+  }
+  if (groups.size === 0 && groupBy.length === 0) {
+    // An aggregate over no rows still yields one row (count 0, sum NULL).
+    groups.set('', { rows: env.rows.map(() => null), aggs: specs.map((s) => V.AGGREGATES[s.name]!()), seen: [] });
+  }
+  for (const g of groups.values()) {
+    env.rows = g.rows;
+    env.agg = g.aggs.map((a) => a.final());
+    if (having && V.isTruthy(await having.fn(env)) !== true) continue;
+    await emit();
+  }
+}
+
+function compileGroupTerm(e: Expr, cols: ExpandedColumn[], scope: Scope, cx: PlanContext): Compiled {
+  if (e.kind === 'literal' && typeof e.value === 'number' && Number.isInteger(e.value)) {
+    const i = e.value - 1;
+    if (i < 0 || i >= cols.length) cx.fail('ERROR', `GROUP BY term out of range - should be between 1 and ${cols.length}`, e.pos);
+    return compileExpr(cols[i]!.expr, scope, cx);
+  }
+  if (e.kind === 'column' && !e.table) {
+    const alias = cols.find((c) => c.alias && c.alias.toLowerCase() === e.name.toLowerCase());
+    if (alias && !scopeHas(scope, e.name)) return compileExpr(alias.expr, scope, cx);
+  }
+  return compileExpr(e, scope, cx);
+}
+
+function scopeHas(scope: Scope, name: string): boolean {
+  const n = name.toLowerCase();
+  return scope.sources.some((s) => s.columns.includes(n));
+}
+
+function compileOrder(
+  terms: OrderingTerm[],
+  cols: ExpandedColumn[],
+  outputs: Compiled[],
+  scope: Scope,
+  cx: CompileContext,
+): { terms: SortTerm[]; extra: Compiled[] } {
+  const extra: Compiled[] = [];
+  const sortTerms = terms.map((t, n): SortTerm => {
+    let e = t.expr;
+    let collation: V.Collation | undefined;
+    if (e.kind === 'collate') {
+      collation = e.collation.toUpperCase() as V.Collation;
+      e = e.operand;
+    }
+    const base = { desc: t.direction === 'DESC', nullsFirst: nullsFirst(t) };
+    if (e.kind === 'literal' && typeof e.value === 'number' && Number.isInteger(e.value)) {
+      const i = e.value - 1;
+      if (i < 0 || i >= cols.length) cx.fail('ERROR', `${ordinal(n + 1)} ORDER BY term out of range - should be between 1 and ${cols.length}`, e.pos);
+      return { ...base, index: i, collation: collation ?? outputs[i]!.collation };
+    }
+    if (e.kind === 'column' && !e.table) {
+      const i = cols.findIndex((c) => c.alias !== undefined && c.alias.toLowerCase() === e.name.toLowerCase());
+      if (i >= 0) return { ...base, index: i, collation: collation ?? outputs[i]!.collation };
+    }
+    const c = compileExpr(e, scope, cx);
+    extra.push(c);
+    return { ...base, index: cols.length + extra.length - 1, collation: collation ?? c.collation };
+  });
+  return { terms: sortTerms, extra };
+}
+
+function ordinal(n: number): string {
+  return n === 1 ? '1st' : n === 2 ? '2nd' : n === 3 ? '3rd' : `${n}th`;
+}
+
+interface ExpandedColumn {
+  expr: Expr;
+  name: string;
+  alias?: string;
+}
+
+function expandStar(cols: ResultColumn[], scope: Scope, cx: PlanContext): ExpandedColumn[] {
+  const out: ExpandedColumn[] = [];
+  for (const c of cols) {
+    if (c.kind === 'expr') {
+      out.push({ expr: c.expr, alias: c.alias, name: c.alias ?? defaultName(c.expr, c.end, cx.sql) });
+      continue;
+    }
+    const sources = c.kind === 'star' ? scope.sources : scope.sources.filter((s) => s.name === c.table.toLowerCase());
+    if (c.kind === 'table_star' && sources.length === 0) cx.fail('ERROR', `no such table: ${c.table}`, c.pos);
+    if (c.kind === 'star' && sources.length === 0) cx.fail('ERROR', 'no tables specified', c.pos);
+    for (const s of sources) {
+      s.displayNames.forEach((name, i) => {
+        if (c.kind === 'star' && s.hidden?.has(i)) return;
+        out.push({ expr: { kind: 'column', table: s.name, name: s.columns[i]!, pos: c.pos }, name });
+      });
+    }
+  }
+  return out;
+}
+
+function defaultName(e: Expr, end: number | undefined, sql: string): string {
+  if (e.kind === 'column') return e.name;
+  if (end !== undefined) return sql.slice(e.pos, end);
+  return sql.slice(e.pos).split(/[,\n]/)[0]!.trim();
+}
+
+function hasAggregate(cols: ExpandedColumn[], having: Expr | undefined, order: OrderingTerm[] | undefined): boolean {
+  const exprs = [...cols.map((c) => c.expr), ...(having ? [having] : []), ...(order ?? []).map((o) => o.expr)];
+  return exprs.some(containsAggregate);
+}
+
+function containsAggregate(e: Expr): boolean {
+  let found = false;
+  visit(e, (x) => {
+    if (x.kind === 'function' && x.over === undefined && V.AGGREGATES[x.name.toLowerCase()] !== undefined) {
+      if (!(V.SCALAR_FUNCTIONS[x.name.toLowerCase()] !== undefined && x.args.length > 1)) found = true;
+    }
+  });
+  return found;
+}
+
+/** Visit an expression tree, not descending into subqueries (they aggregate on their own). */
+function visit(e: Expr, f: (e: Expr) => void): void {
+  f(e);
+  const kids: Array<Expr | undefined> = [];
+  switch (e.kind) {
+    case 'unary':
+      kids.push(e.operand);
+      break;
+    case 'binary':
+      kids.push(e.left, e.right);
+      break;
+    case 'is':
+      kids.push(e.left, e.right);
+      break;
+    case 'between':
+      kids.push(e.operand, e.low, e.high);
+      break;
+    case 'in_list':
+      kids.push(e.operand, ...e.list);
+      break;
+    case 'in_select':
+      kids.push(e.operand);
+      break;
+    case 'like':
+      kids.push(e.operand, e.pattern, e.escape);
+      break;
+    case 'case':
+      kids.push(e.operand, ...e.whens.flatMap((w) => [w.when, w.then]), e.else);
+      break;
+    case 'cast':
+    case 'collate':
+      kids.push(e.operand);
+      break;
+    case 'function':
+      kids.push(...e.args, e.filter);
+      break;
+  }
+  for (const k of kids) if (k) visit(k, f);
+}
+
+function compileValues(core: ValuesCore, parent: Scope | undefined, cx: PlanContext): CorePlan {
+  const scope = new Scope(cx.fail, parent);
+  const rows = core.rows.map((r) => r.map((e) => compileExpr(e, scope, cx)));
+  const width = rows[0]?.length ?? 0;
+  for (const r of rows) if (r.length !== width) cx.fail('ERROR', 'all VALUES must have the same number of terms', core.pos);
+  const plan: CorePlan = {
+    columns: Array.from({ length: width }, (_, i) => `column${i + 1}`),
+    columnCount: width,
+    correlated: false,
+    async run(outer) {
+      const env: Env = { rows: [], outer, agg: undefined, run: outer!.run };
+      const out: Value[][] = [];
+      for (const r of rows) {
+        const vals: Value[] = [];
+        for (const c of r) vals.push(await c.fn(env));
+        out.push(vals);
+      }
+      return out;
+    },
+  };
+  plan.correlated = scope.referencedFromInside;
+  return plan;
+}
+
+// ---------------------------------------------------------------------------------------------
+// FROM
+
+function compileFrom(item: FromItem, scope: Scope, cx: PlanContext, where: Expr | undefined): Producer {
+  switch (item.kind) {
+    case 'table':
+      return compileTable(item, scope, cx, where);
+    case 'subquery':
+      return compileDerived(item.select, item.alias, scope, cx);
+    case 'function':
+      return cx.fail('ERROR', `no such table-valued function: ${item.name}`, item.pos);
+    case 'join':
+      return compileJoin(item, scope, cx, where);
+  }
+}
+
+function tableSource(def: TableDef, name: string, slot: number): Source {
+  return {
+    name: name.toLowerCase(),
+    columns: def.columns.map((c) => c.name.toLowerCase()),
+    displayNames: def.columns.map((c) => c.name),
+    affinities: def.columns.map((c) => c.affinity),
+    collations: def.columns.map(() => undefined),
+    slot,
+    offset: 1,
+    hasRowid: true,
+    def,
+  };
+}
+
+export function compileTable(item: Extract<FromItem, { kind: 'table' }>, scope: Scope, cx: PlanContext, where: Expr | undefined): Producer {
+  if (item.systemTime) cx.fail('ERROR', 'FOR SYSTEM_TIME is not supported yet', item.pos);
+  const def = cx.table(item.name);
+  if (!def) return cx.fail('NO_SUCH_TABLE', `no such table: ${item.name}`, item.pos);
+  const name = item.alias ?? item.name;
+  if (scope.hasTable(name)) cx.fail('ERROR', `ambiguous table name: ${name}`, item.pos);
+  const slot = scope.slotCount;
+  const source = tableSource(def, name, slot);
+  scope.add(source);
+  const access = planAccess(def, source, scope, cx, where);
+  return async function* (env) {
+    const txn = (env.run as SelectRun).txn;
+    if (access.kind === 'point') {
+      const v = await access.value(env);
+      if (v === undefined) return;
+      const row = await txn.getRow(def, encodeKey([v]));
+      if (row) {
+        env.rows[slot] = row;
+        yield;
+      }
+      return;
+    }
+    const range = access.kind === 'range' ? await access.range(env) : {};
+    if (range === undefined) return;
+    for await (const row of txn.scan(def, range)) {
+      env.rows[slot] = row;
+      yield;
+    }
+  };
+}
+
+function compileDerived(select: SelectStmt, alias: string | undefined, scope: Scope, cx: PlanContext): Producer {
+  const plan = compileSelect(select, scope.parent, cx);
+  const slot = scope.slotCount;
+  const lower = plan.columns.map((c) => c.toLowerCase());
+  scope.add({
+    name: (alias ?? `subquery_${slot}`).toLowerCase(),
+    columns: lower,
+    displayNames: plan.columns,
+    affinities: plan.columns.map(() => undefined),
+    collations: plan.columns.map(() => undefined),
+    slot,
+    offset: 0,
+    hasRowid: false,
+  });
+  return async function* (env) {
+    for (const row of await plan.run(env.outer ?? env)) {
+      env.rows[slot] = row;
+      yield;
+    }
+  };
+}
+
+function compileJoin(item: Extract<FromItem, { kind: 'join' }>, scope: Scope, cx: PlanContext, where: Expr | undefined): Producer {
+  if (item.join === 'RIGHT' || item.join === 'FULL') cx.fail('ERROR', `${item.join} JOIN is not supported yet`, item.pos);
+  const left = compileFrom(item.left, scope, cx, where);
+  const leftSources = scope.sources.length;
+  // Key lookups on the right side may use the left side's columns only for inner joins.
+  const right = compileFrom(item.right, scope, cx, item.join === 'LEFT' ? undefined : where);
+  const rightSlots = scope.sources.slice(leftSources).map((s) => s.slot);
+  const on = compileJoinCondition(item, scope, leftSources, cx);
+  const isLeft = item.join === 'LEFT';
+  return async function* (env) {
+    for await (const _ of left(env)) {
+      let matched = false;
+      for await (const __ of right(env)) {
+        if (on && V.isTruthy(await on.fn(env)) !== true) continue;
+        matched = true;
+        yield;
+      }
+      if (isLeft && !matched) {
+        for (const s of rightSlots) env.rows[s] = null;
+        yield;
+      }
+    }
+  };
+}
+
+function compileJoinCondition(item: Extract<FromItem, { kind: 'join' }>, scope: Scope, leftCount: number, cx: PlanContext): Compiled | undefined {
+  let using = item.using;
+  const leftSources = scope.sources.slice(0, leftCount);
+  const rightSources = scope.sources.slice(leftCount);
+  if (item.natural) {
+    using = rightSources.flatMap((r) => r.columns.filter((c) => leftSources.some((l) => l.columns.includes(c))));
+  }
+  if (!using) return item.on ? compileExpr(item.on, scope, cx) : undefined;
+  const terms: Expr[] = [];
+  for (const col of using) {
+    const name = col.toLowerCase();
+    const l = leftSources.find((s) => s.columns.includes(name));
+    const r = rightSources.find((s) => s.columns.includes(name));
+    if (!l || !r) cx.fail('ERROR', `cannot join using column ${col} - column not present in both tables`, item.pos);
+    (r.hidden ??= new Set()).add(r.columns.indexOf(name));
+    terms.push({
+      kind: 'binary',
+      op: '=',
+      pos: item.pos,
+      left: { kind: 'column', table: l.name, name, pos: item.pos },
+      right: { kind: 'column', table: r.name, name, pos: item.pos },
+    });
+  }
+  const all = item.on ? [...terms, item.on] : terms;
+  const cond = all.reduce((a, b) => ({ kind: 'binary', op: 'AND', left: a, right: b, pos: item.pos }));
+  return compileExpr(cond, scope, cx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Access paths
+
+type Access =
+  | { kind: 'scan' }
+  | { kind: 'point'; value: (env: Env) => Promise<Value | undefined> }
+  | { kind: 'range'; range: (env: Env) => Promise<import('./txn.js').KeyRange | undefined> };
+
+/** The key column of a table when its tree is ordered by one column's value (or the rowid). */
+function keyColumnIndex(def: TableDef): number | 'rowid' | undefined {
+  if (def.primaryKey.length === 0) return 'rowid';
+  if (def.primaryKey.length === 1) return def.primaryKey[0];
+  return undefined;
+}
+
+function planAccess(def: TableDef, source: Source, scope: Scope, cx: PlanContext, where: Expr | undefined): Access {
+  const keyCol = keyColumnIndex(def);
+  if (!where || keyCol === undefined) return { kind: 'scan' };
+  const keyAffinity: V.Affinity = keyCol === 'rowid' ? 'INTEGER' : def.columns[keyCol]!.affinity;
+  const isKey = (e: Expr): boolean => {
+    if (e.kind !== 'column') return false;
+    if (e.table && e.table.toLowerCase() !== source.name) return false;
+    const n = e.name.toLowerCase();
+    if (keyCol === 'rowid') {
+      if (def.rowidColumn >= 0 && n === def.columns[def.rowidColumn]!.name.toLowerCase()) return true;
+      return (n === 'rowid' || n === 'oid' || n === '_rowid_') && !source.columns.includes(n);
+    }
+    return n === def.columns[keyCol]!.name.toLowerCase();
+  };
+  const terms = conjuncts(where);
+  const lows: Array<{ e: Expr; inclusive: boolean }> = [];
+  const highs: Array<{ e: Expr; inclusive: boolean }> = [];
+  for (const t of terms) {
+    if (t.kind === 'between' && !t.negated && isKey(t.operand) && independent(t.low, source) && independent(t.high, source)) {
+      lows.push({ e: t.low, inclusive: true });
+      highs.push({ e: t.high, inclusive: true });
+      continue;
+    }
+    if (t.kind !== 'binary') continue;
+    let op = t.op;
+    let other: Expr;
+    if (isKey(t.left) && independent(t.right, source)) other = t.right;
+    else if (isKey(t.right) && independent(t.left, source)) {
+      other = t.left;
+      op = flip(op);
+    } else continue;
+    if (other.kind === 'collate') continue;
+    if (op === '=') {
+      const c = compileIndependent(other, scope, cx);
+      return { kind: 'point', value: async (env) => keyValue(await c.fn(env), keyAffinity) };
+    }
+    if (op === '>' || op === '>=') lows.push({ e: other, inclusive: op === '>=' });
+    if (op === '<' || op === '<=') highs.push({ e: other, inclusive: op === '<=' });
+  }
+  if (!lows.length && !highs.length) return { kind: 'scan' };
+  const lo = lows[0] && { c: compileIndependent(lows[0].e, scope, cx), inclusive: lows[0].inclusive };
+  const hi = highs[0] && { c: compileIndependent(highs[0].e, scope, cx), inclusive: highs[0].inclusive };
+  return {
+    kind: 'range',
+    range: async (env) => {
+      const r: import('./txn.js').KeyRange = {};
+      if (lo) {
+        const v = boundValue(await lo.c.fn(env), keyAffinity);
+        if (v === null) return undefined;
+        r.lo = encodeKey([v]);
+        r.loInclusive = lo.inclusive;
+      }
+      if (hi) {
+        const v = boundValue(await hi.c.fn(env), keyAffinity);
+        if (v === null) return undefined;
+        r.hi = encodeKey([v]);
+        r.hiInclusive = hi.inclusive;
+      }
+      return r;
+    },
+  };
+}
+
+function compileIndependent(e: Expr, scope: Scope, cx: PlanContext): Compiled {
+  return compileExpr(e, scope, cx);
+}
+
+/** A value compared with the key column, converted as the comparison would convert it. */
+function boundValue(v: Value, affinity: V.Affinity): Value {
+  if (v === null) return null;
+  return V.applyComparisonAffinity(0, affinity, v, undefined)[1];
+}
+
+/** The key to look up for `key = v`, or undefined when no key can equal v. */
+function keyValue(v: Value, affinity: V.Affinity): Value | undefined {
+  const b = boundValue(v, affinity);
+  if (b === null) return undefined;
+  if (affinity === 'INTEGER' && !V.isInteger(b)) {
+    const d = V.toDouble(b);
+    return d !== undefined && Number.isSafeInteger(d) ? d : undefined;
+  }
+  return b;
+}
+
+function flip(op: BinaryOp): BinaryOp {
+  return op === '<' ? '>' : op === '<=' ? '>=' : op === '>' ? '<' : op === '>=' ? '<=' : op;
+}
+
+function conjuncts(e: Expr): Expr[] {
+  if (e.kind === 'binary' && e.op === 'AND') return [...conjuncts(e.left), ...conjuncts(e.right)];
+  return [e];
+}
+
+/** True when the expression reads no column of `source` and no subquery (so it is fixed per scan). */
+function independent(e: Expr, source: Source): boolean {
+  let ok = true;
+  visit(e, (x) => {
+    if (x.kind === 'subquery' || x.kind === 'exists' || x.kind === 'in_select') ok = false;
+    if (x.kind === 'function' && V.SCALAR_FUNCTIONS[x.name.toLowerCase()]?.deterministic === false) ok = false;
+    if (x.kind === 'column') ok = false;
+  });
+  return ok && source !== undefined;
+}

@@ -1,0 +1,275 @@
+/**
+ * A write transaction's private state: the changes it will log, and an overlay of them that its own
+ * reads see, on top of the committed B-trees.
+ *
+ * Nothing reaches the materializers before commit: a transaction collects `Change`s; at COMMIT the
+ * database appends them to the log and applies the committed transaction to the table store
+ * through the same `apply` path that recovery uses, so incremental upkeep and replay cannot drift.
+ * Until then the overlay answers this transaction's reads: per table, a map from row key to the
+ * stored record or a tombstone, and per UNIQUE constraint a map from constrained values to rowid.
+ *
+ * Statement atomicity: each statement opens a mark; an error rolls the overlay, the change list and
+ * the pending catalog back to the mark, so a failing statement leaves nothing half-applied. The
+ * same marks give SAVEPOINTs later.
+ */
+import { assert } from '../base/errors.js';
+import type { Value } from '../base/values.js';
+import type { Change, TableDef } from '../log/types.js';
+import { rowKey, uniqueKey, type TableStore } from '../materializers/tables.js';
+
+/** `[rowid, ...columns]`, the record layout of materializers/tables.ts. */
+export type StoredRow = Value[];
+
+interface TableOverlay {
+  /** Row key -> stored row, or null for a row deleted by this transaction. */
+  rows: Map<string, StoredRow | null>;
+  /** Per UNIQUE constraint: constrained-values key -> rowid, or null when freed. */
+  uniques: Array<Map<string, number | bigint | null>>;
+  maxRowid: number | bigint;
+  /** Sorted keys of `rows`, rebuilt lazily for scans. */
+  sorted?: string[];
+}
+
+type Undo =
+  | { kind: 'row'; overlay: TableOverlay; key: string; prev: StoredRow | null | undefined }
+  | { kind: 'unique'; map: Map<string, number | bigint | null>; key: string; prev: number | bigint | null | undefined }
+  | { kind: 'maxRowid'; overlay: TableOverlay; prev: number | bigint }
+  | { kind: 'create'; name: string }
+  | { kind: 'drop'; def: TableDef };
+
+export interface TxnMark {
+  undo: number;
+  changes: number;
+}
+
+export class Txn {
+  readonly changes: Change[] = [];
+  private readonly overlays = new Map<number, TableOverlay>();
+  private readonly undo: Undo[] = [];
+  /** Tables created by this transaction, by lower-cased name. */
+  private readonly created = new Map<string, TableDef>();
+  /** Ids of committed tables dropped by this transaction. */
+  private readonly dropped = new Map<string, TableDef>();
+  private nextTableId: number;
+
+  constructor(private readonly tables: TableStore) {
+    this.nextTableId = tables.catalog.nextTableId;
+  }
+
+  get isEmpty(): boolean {
+    return this.changes.length === 0;
+  }
+
+  /** True when this transaction created or dropped tables (plans compiled now must not be cached). */
+  get hasSchemaChanges(): boolean {
+    return this.created.size > 0 || this.dropped.size > 0;
+  }
+
+  mark(): TxnMark {
+    return { undo: this.undo.length, changes: this.changes.length };
+  }
+
+  rollbackTo(mark: TxnMark): void {
+    while (this.undo.length > mark.undo) this.revert(this.undo.pop()!);
+    this.changes.length = mark.changes;
+  }
+
+  // --- schema -----------------------------------------------------------------------------------
+
+  table(name: string): TableDef | undefined {
+    const key = name.toLowerCase();
+    const created = this.created.get(key);
+    if (created) return created;
+    if (this.dropped.has(key)) return undefined;
+    return this.tables.catalog.table(name);
+  }
+
+  allocateTableId(): number {
+    return this.nextTableId++;
+  }
+
+  createTable(def: TableDef): void {
+    const key = def.name.toLowerCase();
+    assert(this.table(def.name) === undefined, 'createTable of an existing name');
+    this.created.set(key, def);
+    this.undo.push({ kind: 'create', name: key });
+    this.changes.push({ op: 'create_table', table: def });
+  }
+
+  dropTable(def: TableDef): void {
+    const key = def.name.toLowerCase();
+    if (this.created.get(key) === def) {
+      this.created.delete(key);
+      this.undo.push({ kind: 'drop', def });
+    } else {
+      this.dropped.set(key, def);
+      this.undo.push({ kind: 'drop', def });
+    }
+    this.changes.push({ op: 'drop_table', table: def.id, name: def.name });
+  }
+
+  // --- rows ---------------------------------------------------------------------------------------
+
+  async getRow(def: TableDef, key: string): Promise<StoredRow | undefined> {
+    const o = this.overlays.get(def.id);
+    const hit = o?.rows.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    if (this.isNew(def)) return undefined;
+    return this.tables.table(def.id).rows.get(key);
+  }
+
+  /** Rowid holding these UNIQUE values, if any row (committed or pending) does. */
+  async uniqueOwner(def: TableDef, constraint: number, key: string): Promise<number | bigint | undefined> {
+    const hit = this.overlays.get(def.id)?.uniques[constraint]!.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    if (this.isNew(def)) return undefined;
+    const row = await this.tables.table(def.id).uniques[constraint]!.get(key);
+    return row ? (row[0] as number | bigint) : undefined;
+  }
+
+  maxRowid(def: TableDef): number | bigint {
+    const o = this.overlays.get(def.id);
+    if (o) return o.maxRowid;
+    return this.isNew(def) ? 0 : this.tables.table(def.id).maxRowid;
+  }
+
+  /** Rows in key order within [lo, hi] bounds, merging committed rows with this txn's changes. */
+  async *scan(def: TableDef, range: KeyRange = {}): AsyncGenerator<StoredRow> {
+    const o = this.overlays.get(def.id);
+    const base = this.isNew(def) ? emptyScan() : this.tables.table(def.id).rows.scan(range);
+    if (!o || o.rows.size === 0) {
+      for await (const [, row] of base) yield row;
+      return;
+    }
+    // The overlay is snapshotted so that writes made while the scan runs (UPDATE) do not disturb it.
+    const keys = overlayKeys(o, range);
+    const rows = keys.map((k) => o.rows.get(k)!);
+    let i = 0;
+    for await (const [key, row] of base) {
+      while (i < keys.length && keys[i]! < key) {
+        if (rows[i]) yield rows[i]!;
+        i++;
+      }
+      if (i < keys.length && keys[i] === key) {
+        if (rows[i]) yield rows[i]!;
+        i++;
+        continue;
+      }
+      yield row;
+    }
+    for (; i < keys.length; i++) if (rows[i]) yield rows[i]!;
+  }
+
+  insertRow(def: TableDef, rowid: number | bigint, row: Value[]): void {
+    const o = this.overlay(def);
+    this.setRow(o, rowKey(def, rowid, row), [rowid, ...row]);
+    for (let i = 0; i < def.uniques.length; i++) {
+      const k = uniqueKey(def, i, row);
+      if (k !== undefined) this.setUnique(o.uniques[i]!, k, rowid);
+    }
+    if (rowid > o.maxRowid) {
+      this.undo.push({ kind: 'maxRowid', overlay: o, prev: o.maxRowid });
+      o.maxRowid = rowid;
+    }
+    this.changes.push({ op: 'insert', table: def.id, rowid, row });
+  }
+
+  deleteRow(def: TableDef, rowid: number | bigint, before: Value[]): void {
+    const o = this.overlay(def);
+    this.removeRow(def, o, rowid, before);
+    this.changes.push({ op: 'delete', table: def.id, rowid, before });
+  }
+
+  updateRow(def: TableDef, rowid: number | bigint, before: Value[], row: Value[]): void {
+    const o = this.overlay(def);
+    this.removeRow(def, o, rowid, before);
+    this.setRow(o, rowKey(def, rowid, row), [rowid, ...row]);
+    for (let i = 0; i < def.uniques.length; i++) {
+      const k = uniqueKey(def, i, row);
+      if (k !== undefined) this.setUnique(o.uniques[i]!, k, rowid);
+    }
+    this.changes.push({ op: 'update', table: def.id, rowid, before, row });
+  }
+
+  private removeRow(def: TableDef, o: TableOverlay, rowid: number | bigint, before: Value[]): void {
+    this.setRow(o, rowKey(def, rowid, before), null);
+    for (let i = 0; i < def.uniques.length; i++) {
+      const k = uniqueKey(def, i, before);
+      if (k !== undefined) this.setUnique(o.uniques[i]!, k, null);
+    }
+  }
+
+  private isNew(def: TableDef): boolean {
+    return this.created.get(def.name.toLowerCase()) === def;
+  }
+
+  private overlay(def: TableDef): TableOverlay {
+    let o = this.overlays.get(def.id);
+    if (!o) {
+      o = {
+        rows: new Map(),
+        uniques: def.uniques.map(() => new Map()),
+        maxRowid: this.isNew(def) ? 0 : this.tables.table(def.id).maxRowid,
+      };
+      this.overlays.set(def.id, o);
+    }
+    return o;
+  }
+
+  private setRow(o: TableOverlay, key: string, row: StoredRow | null): void {
+    const prev = o.rows.get(key);
+    if (prev === undefined) o.sorted = undefined;
+    this.undo.push({ kind: 'row', overlay: o, key, prev });
+    o.rows.set(key, row);
+  }
+
+  private setUnique(map: Map<string, number | bigint | null>, key: string, rowid: number | bigint | null): void {
+    this.undo.push({ kind: 'unique', map, key, prev: map.get(key) });
+    map.set(key, rowid);
+  }
+
+  private revert(u: Undo): void {
+    switch (u.kind) {
+      case 'row':
+        if (u.prev === undefined) {
+          u.overlay.rows.delete(u.key);
+          u.overlay.sorted = undefined;
+        } else u.overlay.rows.set(u.key, u.prev);
+        return;
+      case 'unique':
+        if (u.prev === undefined) u.map.delete(u.key);
+        else u.map.set(u.key, u.prev);
+        return;
+      case 'maxRowid':
+        u.overlay.maxRowid = u.prev;
+        return;
+      case 'create':
+        this.created.delete(u.name);
+        return;
+      case 'drop': {
+        const key = u.def.name.toLowerCase();
+        if (this.dropped.get(key) === u.def) this.dropped.delete(key);
+        else this.created.set(key, u.def);
+        return;
+      }
+    }
+  }
+}
+
+export interface KeyRange {
+  lo?: string;
+  hi?: string;
+  loInclusive?: boolean;
+  hiInclusive?: boolean;
+}
+
+function overlayKeys(o: TableOverlay, r: KeyRange): string[] {
+  if (!o.sorted) o.sorted = [...o.rows.keys()].sort();
+  return o.sorted.filter(
+    (k) =>
+      (r.lo === undefined || (r.loInclusive === false ? k > r.lo : k >= r.lo)) &&
+      (r.hi === undefined || (r.hiInclusive === false ? k < r.hi : k <= r.hi)),
+  );
+}
+
+async function* emptyScan(): AsyncGenerator<[string, Value[]]> {}

@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Database, DosqlError } from '../../index.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'dosql-db-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function expectCode(p: Promise<unknown>, code: string): Promise<DosqlError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(DosqlError);
+    expect((e as DosqlError).code).toBe(code);
+    return e as DosqlError;
+  }
+  throw new Error(`expected DosqlError ${code}`);
+}
+
+describe('Database embedded API', () => {
+  it('creates, inserts, queries with every parameter style', async () => {
+    const db = await Database.open();
+    await db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL, email TEXT UNIQUE)');
+    const r = await db.exec('INSERT INTO users (name, score, email) VALUES (?, ?, ?), (?2, ?1, ?3 || \'x\')', ['ada', 1.5, 'a@x']);
+    expect(r.rowsAffected).toBe(2);
+    expect(r.lastInsertRowid).toBe(2);
+    expect(r.lsn).toBeGreaterThan(0n);
+    expect(await db.get('SELECT name FROM users WHERE id = :id', { id: 1 })).toEqual({ name: 'ada' });
+    expect(await db.get('SELECT id FROM users WHERE email = @e', { e: 'a@xx' })).toEqual({ id: 2 });
+    expect(await db.all('SELECT id FROM users WHERE name = $n ORDER BY id', { n: 'ada' })).toEqual([{ id: 1 }]);
+    const q = await db.query('SELECT count(*) AS n, typeof(score) FROM users WHERE id IN (1, 2)');
+    expect(q.columns).toEqual(['n', 'typeof(score)']);
+    expect(q.rows).toEqual([[2, 'real']]);
+    await db.close();
+  });
+
+  it('keeps INTEGER and REAL apart and honours intMode', async () => {
+    const db = await Database.open({ intMode: 'bigint' });
+    await db.exec('CREATE TABLE t (a INTEGER, b REAL, c)');
+    await db.exec('INSERT INTO t VALUES (1, 2, 3.0), (9223372036854775807, 0.5, x\'00ff\')');
+    const rows = (await db.query('SELECT a, b, c, typeof(b), typeof(c) FROM t ORDER BY a')).rows;
+    expect(rows[0]).toEqual([1n, 2, 3, 'real', 'real']);
+    expect(rows[1]).toEqual([9223372036854775807n, 0.5, new Uint8Array([0, 255]), 'real', 'blob']);
+    await db.close();
+  });
+
+  it('reports errors with codes and positions, and applies nothing of a failed statement', async () => {
+    const db = await Database.open();
+    await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
+    const e = await expectCode(db.exec('SELECT *\nFROM t WHERE'), 'SYNTAX_ERROR');
+    expect(e.line).toBe(2);
+    await expectCode(db.query('SELECT * FROM nope'), 'NO_SUCH_TABLE');
+    await expectCode(db.query('SELECT nope FROM t'), 'NO_SUCH_COLUMN');
+    await expectCode(db.exec("INSERT INTO t VALUES (1, 'a'), (1, 'b')"), 'CONSTRAINT_UNIQUE');
+    await expectCode(db.exec("INSERT INTO t VALUES (2, 'a'), (3, NULL)"), 'CONSTRAINT_NOTNULL');
+    await expectCode(db.exec("INSERT INTO t VALUES ('x', 'a')"), 'MISMATCH');
+    expect((await db.query('SELECT count(*) FROM t')).rows).toEqual([[0]]);
+    await expectCode(db.exec('SELECT ?', [{}]), 'MISMATCH');
+    await db.close();
+    await expectCode(db.query('SELECT 1'), 'CLOSED');
+  });
+
+  it('runs explicit transactions atomically and rolls back', async () => {
+    const db = await Database.open();
+    await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v)');
+    await db.exec("BEGIN; INSERT INTO t VALUES (1, 'a'); INSERT INTO t VALUES (2, 'b'); COMMIT");
+    await db.exec("BEGIN; DELETE FROM t; INSERT INTO t VALUES (3, 'c')");
+    expect((await db.query('SELECT id FROM t')).rows).toEqual([[3]]);
+    await db.exec('ROLLBACK');
+    expect((await db.query('SELECT id FROM t ORDER BY id')).rows).toEqual([[1], [2]]);
+    await db.close();
+  });
+
+  it('supports UPDATE, DELETE, ranges and composite primary keys', async () => {
+    const db = await Database.open();
+    await db.exec('CREATE TABLE kv (a TEXT, b INTEGER, v, PRIMARY KEY (a, b))');
+    await db.exec("INSERT INTO kv VALUES ('x', 2, 'x2'), ('x', 1, 'x1'), ('a', 9, 'a9')");
+    expect((await db.query('SELECT v FROM kv')).rows).toEqual([['a9'], ['x1'], ['x2']]);
+    await expectCode(db.exec("INSERT INTO kv VALUES ('x', 1, 'dup')"), 'CONSTRAINT_UNIQUE');
+    await db.exec("UPDATE kv SET v = v || '!' WHERE a = 'x'");
+    await db.exec("DELETE FROM kv WHERE b = 9");
+    expect((await db.query('SELECT v FROM kv ORDER BY v DESC')).rows).toEqual([['x2!'], ['x1!']]);
+    await db.exec('CREATE TABLE n (id INTEGER PRIMARY KEY, x)');
+    for (let i = 1; i <= 50; i++) await db.exec('INSERT INTO n (x) VALUES (?)', [i * 10]);
+    expect((await db.query('SELECT id FROM n WHERE id > 47')).rows).toEqual([[48], [49], [50]]);
+    expect((await db.query('SELECT sum(x) FROM n WHERE id BETWEEN 1 AND 3')).rows).toEqual([[60]]);
+    await db.close();
+  });
+
+  it('persists in a folder across reopen, with the log replayed after the checkpoint', async () => {
+    const path = tempDir();
+    const db = await Database.open({ path, checkpointChangesMin: 10 });
+    await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    for (let i = 0; i < 25; i++) await db.exec('INSERT INTO t (v) VALUES (?)', [`row ${i}`]);
+    // No close: recovery must replay what the checkpoint does not cover.
+    const again = await Database.open({ path });
+    expect((await again.query('SELECT count(*), max(id) FROM t')).rows).toEqual([[25, 25]]);
+    await again.exec("INSERT INTO t (v) VALUES ('after')");
+    await again.close();
+    const third = await Database.open({ path });
+    expect(await third.get('SELECT v FROM t WHERE id = 26')).toEqual({ v: 'after' });
+    await third.close();
+  });
+
+  it('shares one durable write among concurrent commits (group commit)', async () => {
+    const db = await Database.open({ path: tempDir() });
+    await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v)');
+    const before = db.internals.store.stats.writes;
+    await Promise.all(Array.from({ length: 50 }, (_, i) => db.exec('INSERT INTO t VALUES (?, ?)', [i + 1, i])));
+    const writes = db.internals.store.stats.writes - before;
+    expect(writes).toBeLessThan(50);
+    expect((await db.query('SELECT count(*) FROM t')).rows).toEqual([[50]]);
+    await db.close();
+  });
+
+  it('is importable as the package root by plain Node', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', "import { Database } from 'dosql'; const db = await Database.open(); console.log((await db.query('SELECT 1 + 1')).rows[0][0]);"], { encoding: 'utf8' });
+    expect(out.trim()).toBe('2');
+  });
+});

@@ -1,0 +1,24 @@
+/**
+ * Compare a database's materialized tables with a fresh replay of its log from LSN 0: the
+ * property every materializer must keep (see materializers/types.ts).
+ */
+import { Database } from '../../index.js';
+import { MemoryStore } from '../../storage/memory.js';
+import { TableStore } from '../../materializers/tables.js';
+import type { Value } from '../../base/values.js';
+
+export async function tableContents(tables: TableStore): Promise<Map<string, Value[][]>> {
+  const out = new Map<string, Value[][]>();
+  for (const def of tables.catalog.tables()) {
+    const rows: Value[][] = [];
+    for await (const [, row] of tables.table(def.id).rows.scan()) rows.push(row);
+    out.set(def.name, rows);
+  }
+  return out;
+}
+
+export async function replayFromZero(db: Database): Promise<TableStore> {
+  const fresh = await TableStore.open(new MemoryStore());
+  for await (const txn of db.internals.log.read(1n)) await fresh.apply(txn);
+  return fresh;
+}
