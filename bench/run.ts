@@ -8,7 +8,7 @@
  */
 import BetterSqlite3 from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
-import { Database } from '../index.js';
+import { Database } from 'dosql';
 
 const quick = process.argv.includes('--quick');
 const ROWS = quick ? 10_000 : 100_000;

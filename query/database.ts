@@ -266,7 +266,7 @@ export class Database {
   private async runIn(st: CachedStatement, s: Statement, txn: Txn, params: Params | undefined): Promise<StatementOutcome> {
     const cx = this.planContext(st, txn);
     const bound = bindParams(st.parsed, params);
-    const run: SelectRun = { params: bound, subqueryCache: new Map(), txn, random: randomInt64, now: () => Date.now() };
+    const run: SelectRun = { params: bound, subqueryCache: new Map(), txn, random: randomInt64, now: Date.now };
     const env: Env = { rows: [], outer: undefined, agg: undefined, run };
     switch (s.type) {
       case 'select': {

@@ -205,10 +205,10 @@ function compileMatch(table: string, alias: string | undefined, where: Expr | un
     async collect(env: Env): Promise<StoredRow[]> {
       const local: Env = { rows: [null], outer: undefined, agg: undefined, run: env.run };
       const out: StoredRow[] = [];
-      for await (const _ of producer(local)) {
-        if (cond && V.isTruthy(await cond.fn(local)) !== true) continue;
-        out.push(local.rows[0]!);
-      }
+      await producer(local, async () => {
+        if (!cond || V.isTruthy(await cond.fn(local)) === true) out.push(local.rows[0]!);
+        return true;
+      });
       return out;
     },
   };

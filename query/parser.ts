@@ -10,9 +10,15 @@
  * the height of every expression tree built is tracked (`this.h`) and held to the same limit as
  * SQLite's SQLITE_MAX_EXPR_DEPTH, so later tree walks cannot overflow the stack either.
  *
- * Keywords: a word is a keyword only where the grammar can use it there. Where a name is
- * expected, SQLite's `%fallback ID` keywords (KEY, VALUE is no keyword at all, REPLACE, TEMP, ...)
- * are accepted as names, and so are JOIN keywords (LEFT, RIGHT, ...) in name positions.
+ * Keywords: where a name is expected, SQLite's `%fallback ID` keywords (KEY, REPLACE, TEMP, DESC,
+ * ...) are accepted as names, as SQLite does when the keyword cannot be meant there; JOIN keywords
+ * (LEFT, RIGHT, ...) are also accepted where a column or table name stands. Reserved words
+ * (SELECT, FROM, ORDER, ...) never are. Differences from SQLite are deliberate leniencies only
+ * (a statement SQLite accepts must parse here; test/parser/sqlite-diff.test.ts checks it).
+ *
+ * Shapes the AST has no node for: a row value `(a, b) = (1, 2)` in UPDATE SET becomes the
+ * subquery `(SELECT 1, 2)`; a comma join is JoinKind 'CROSS' (an unconstrained inner join);
+ * PRAGMA values that are words (ON, WAL, a table name) become TEXT literals.
  *
  * Parameters are numbered as SQLite does: `?` takes the largest number so far plus one, `?NNN`
  * takes NNN, and a named parameter takes the next number on its first appearance and reuses it.
@@ -243,14 +249,14 @@ class Parser {
   private isIdent(t: Token = this.t): boolean {
     if (t.type === 'qid') return true;
     if (t.type !== 'id') return false;
-    return t.kw === null || FALLBACK.has(t.kw);
+    return t.kw === null || FALLBACK.has(t.kw) || t.kw === 'INDEXED';
   }
 
   /** A token usable as a name of a table, column or other object (`nm` in parse.y). */
   private isName(t: Token = this.t): boolean {
     if (t.type === 'qid' || t.type === 'string') return true;
     if (t.type !== 'id') return false;
-    return t.kw === null || FALLBACK.has(t.kw) || JOIN_KW.has(t.kw);
+    return t.kw === null || FALLBACK.has(t.kw) || JOIN_KW.has(t.kw) || t.kw === 'INDEXED';
   }
 
   private name(): string {
@@ -508,7 +514,7 @@ class Parser {
         cols.push({ kind: 'table_star', pos: t.pos, table: t.text });
       } else {
         const expr = this.expr();
-        const col: A.ResultColumn = { kind: 'expr', pos: t.pos, expr };
+        const col: A.ResultColumn = { kind: 'expr', pos: t.pos, expr, end: this.toks[this.i - 1]!.end };
         const alias = this.alias();
         if (alias !== undefined) col.alias = alias;
         cols.push(col);
@@ -697,7 +703,7 @@ class Parser {
       } else if (t.kw === 'COLLATE') {
         this.i++;
         const c = this.next();
-        if (!this.isName(c)) this.fail(c);
+        if (!this.isIdent(c) && c.type !== 'string') this.fail(c);
         left = { kind: 'collate', pos, operand: left, collation: c.text.toUpperCase() };
         this.h = 0;
       } else {
@@ -906,13 +912,8 @@ class Parser {
         return this.cast();
       case 'RAISE':
         return this.raise();
-      case 'SELECT':
-      case 'VALUES':
-      case 'WITH':
-        // A bare subquery where an expression belongs: SQLite rejects it too.
-        return this.fail(t);
       default:
-        if (!FALLBACK.has(t.kw) && !JOIN_KW.has(t.kw)) return this.fail(t);
+        if (!FALLBACK.has(t.kw) && !JOIN_KW.has(t.kw) && t.kw !== 'INDEXED') return this.fail(t);
     }
     if (t.kw === null && !this.isOp('(', n)) {
       const upper = t.text.length <= 5 ? t.text.toUpperCase() : '';
@@ -1183,8 +1184,9 @@ class Parser {
     if (t.type === 'string' || t.type === 'qid') return true;
     if (t.type !== 'id') return false;
     if (t.kw === null) return true;
-    // GENERATED starts a column constraint even though it could be a name.
-    return FALLBACK.has(t.kw) && t.kw !== 'GENERATED';
+    // GENERATED ALWAYS starts a column constraint; a lone GENERATED is part of the type name.
+    if (t.kw === 'GENERATED') return !this.isKw('ALWAYS', this.peek());
+    return FALLBACK.has(t.kw);
   }
 
   private signedNumber(): A.Expr {
@@ -1395,14 +1397,14 @@ class Parser {
     if (!this.isOp(')')) {
       do {
         stmt.constraints.push(this.tableConstraint());
-        this.acceptOp(',');
-      } while (!this.isOp(')') && this.t.type !== 'eof');
+        if (this.acceptOp(',') && this.isOp(')')) this.fail();
+      } while (!this.isOp(')') && !this.atEnd());
     }
     this.expectOp(')');
-    if (this.isOp(',')) this.fail();
-    for (;;) {
+    for (let first = true; ; first = false) {
       // SQLite also takes a comma before the first option: `CREATE TABLE t(...), WITHOUT ROWID`.
       const comma = this.acceptOp(',');
+      if (!first && !comma) break;
       if (this.isKw('WITHOUT')) {
         this.i++;
         const r = this.next();

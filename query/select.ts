@@ -35,7 +35,14 @@ export interface SelectRun extends RunContext {
   txn: Txn;
 }
 
-type Producer = (env: Env) => AsyncGenerator<void>;
+/**
+ * A FROM-clause producer binds one record per source into the Env and calls `emit` for each
+ * combination; `emit` returns false to stop early (LIMIT), and so does the producer then.
+ * Callbacks rather than async generators: a generator step costs more than the row work itself
+ * on point lookups.
+ */
+export type Emit = () => boolean | Promise<boolean>;
+export type Producer = (env: Env, emit: Emit) => Promise<boolean>;
 
 export function compileSelect(stmt: SelectStmt, parent: Scope | undefined, cx: PlanContext): SelectPlan {
   if (stmt.with) cx.fail('ERROR', 'WITH clauses are not supported yet', stmt.pos);
@@ -215,11 +222,11 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
       // Without ORDER BY, DISTINCT or grouping, rows stream and LIMIT can stop the scan early.
       const early = !grouped && !order && !isDistinct && limit === undefined ? cap : undefined;
       if (!grouped) {
-        for await (const _ of rowsOf(from, env)) {
-          if (where && V.isTruthy(where.async ? await where.fn(env) : (where.fn as SyncFn)(env)) !== true) continue;
+        await rowsOf(from, env, async () => {
+          if (where && V.isTruthy(where.async ? await where.fn(env) : (where.fn as SyncFn)(env)) !== true) return true;
           await emit();
-          if (early !== undefined && produced.length >= early) break;
-        }
+          return early === undefined || produced.length < early;
+        });
       } else {
         await runGrouped(from, env, where, groupBy, aggregates, having, emit);
       }
@@ -234,12 +241,9 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
   return plan;
 }
 
-async function* rowsOf(from: Producer | undefined, env: Env): AsyncGenerator<void> {
-  if (!from) {
-    yield;
-    return;
-  }
-  yield* from(env);
+function rowsOf(from: Producer | undefined, env: Env, emit: Emit): Promise<boolean> {
+  if (!from) return Promise.resolve(emit());
+  return from(env, emit);
 }
 
 function distinctPrefix(rows: Value[][], width: number): Value[][] {
@@ -267,8 +271,8 @@ async function runGrouped(
     seen: Array<Set<string> | undefined>;
   }
   const groups = new Map<string, Group>();
-  for await (const _ of rowsOf(from, env)) {
-    if (where && V.isTruthy(await where.fn(env)) !== true) continue;
+  await rowsOf(from, env, async () => {
+    if (where && V.isTruthy(await where.fn(env)) !== true) return true;
     const keyVals: Value[] = [];
     for (const g of groupBy) keyVals.push(await g.fn(env));
     const key = encodeKey(keyVals);
@@ -292,7 +296,8 @@ async function runGrouped(
       }
       g.aggs[i]!.step(args);
     }
-  }
+    return true;
+  });
   if (groups.size === 0 && groupBy.length === 0) {
     // An aggregate over no rows still yields one row (count 0, sum NULL).
     groups.set('', { rows: env.rows.map(() => null), aggs: specs.map((s) => V.AGGREGATES[s.name]!()), seen: [] });
@@ -510,24 +515,23 @@ export function compileTable(item: Extract<FromItem, { kind: 'table' }>, scope: 
   const source = tableSource(def, name, slot);
   scope.add(source);
   const access = planAccess(def, source, scope, cx, where);
-  return async function* (env) {
+  return async (env, emit) => {
     const txn = (env.run as SelectRun).txn;
     if (access.kind === 'point') {
       const v = await access.value(env);
-      if (v === undefined) return;
+      if (v === undefined) return true;
       const row = await txn.getRow(def, encodeKey([v]));
-      if (row) {
-        env.rows[slot] = row;
-        yield;
-      }
-      return;
+      if (!row) return true;
+      env.rows[slot] = row;
+      return emit();
     }
     const range = access.kind === 'range' ? await access.range(env) : {};
-    if (range === undefined) return;
+    if (range === undefined) return true;
     for await (const row of txn.scan(def, range)) {
       env.rows[slot] = row;
-      yield;
+      if ((await emit()) === false) return false;
     }
+    return true;
   };
 }
 
@@ -545,11 +549,12 @@ function compileDerived(select: SelectStmt, alias: string | undefined, scope: Sc
     offset: 0,
     hasRowid: false,
   });
-  return async function* (env) {
+  return async (env, emit) => {
     for (const row of await plan.run(env.outer ?? env)) {
       env.rows[slot] = row;
-      yield;
+      if ((await emit()) === false) return false;
     }
+    return true;
   };
 }
 
@@ -562,20 +567,21 @@ function compileJoin(item: Extract<FromItem, { kind: 'join' }>, scope: Scope, cx
   const rightSlots = scope.sources.slice(leftSources).map((s) => s.slot);
   const on = compileJoinCondition(item, scope, leftSources, cx);
   const isLeft = item.join === 'LEFT';
-  return async function* (env) {
-    for await (const _ of left(env)) {
+  return (env, emit) =>
+    left(env, async () => {
       let matched = false;
-      for await (const __ of right(env)) {
-        if (on && V.isTruthy(await on.fn(env)) !== true) continue;
+      const more = await right(env, async () => {
+        if (on && V.isTruthy(await on.fn(env)) !== true) return true;
         matched = true;
-        yield;
-      }
+        return emit();
+      });
+      if (!more) return false;
       if (isLeft && !matched) {
         for (const s of rightSlots) env.rows[s] = null;
-        yield;
+        return emit();
       }
-    }
-  };
+      return true;
+    });
 }
 
 function compileJoinCondition(item: Extract<FromItem, { kind: 'join' }>, scope: Scope, leftCount: number, cx: PlanContext): Compiled | undefined {

@@ -14,7 +14,7 @@
  * The common case (two safe integers) runs on doubles; only possible overflow takes BigInt.
  */
 import { INT64_MAX, INT64_MIN, int, type Value } from '../../base/values.js';
-import { arithmeticOperand, bigintOf, realResult, toDouble, toInt64, toText } from './convert.js';
+import { arithmeticOperand, bigintOf, blobToText, realResult, textToBlob, toDouble, toInt64, toText } from './convert.js';
 
 type Op = 'add' | 'sub' | 'mul' | 'div' | 'mod';
 
@@ -207,5 +207,14 @@ export function bitNot(a: Value): Value {
 /** `a || b`: NULL propagates; both sides as text (BLOB bytes read as UTF-8); result TEXT. */
 export function concat(a: Value, b: Value): Value {
   if (a === null || b === null) return null;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    // Join the bytes first: a BLOB need not end on a UTF-8 character boundary.
+    const x = a instanceof Uint8Array ? a : textToBlob(toText(a)!);
+    const y = b instanceof Uint8Array ? b : textToBlob(toText(b)!);
+    const joined = new Uint8Array(x.length + y.length);
+    joined.set(x, 0);
+    joined.set(y, x.length);
+    return blobToText(joined);
+  }
   return toText(a)! + toText(b)!;
 }

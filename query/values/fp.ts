@@ -393,7 +393,6 @@ export function fpDecode(r: number, iRound: number, mxRound: number): FpDecoded 
       iDP++;
     }
   }
-  let start = 0; // z[start] is the first digit (a carry can make it -1 -> we unshift instead)
   if (iRound > 0 && (iRound < n || n > mxRound)) {
     if (iRound > mxRound) iRound = mxRound;
     if (iRound === 17) iRound = shortenSeventeen(z, n, exp, r) ?? iRound;
@@ -415,10 +414,9 @@ export function fpDecode(r: number, iRound: number, mxRound: number): FpDecoded 
     }
   }
   assert(n > 0, 'at least one digit');
-  while (n > 1 && z[start + n - 1] === 0) n--;
+  while (n > 1 && z[n - 1] === 0) n--;
   let digits = '';
-  for (let k = 0; k < n; k++) digits += String.fromCharCode(48 + z[start + k]!);
-  start = 0;
+  for (let k = 0; k < n; k++) digits += String.fromCharCode(48 + z[k]!);
   return { sign, z: digits, iDP, isSpecial: 0 };
 }
 

@@ -43,8 +43,12 @@ export interface ScalarFunction {
   fn: (args: Value[], ctx: FunctionContext) => Value;
 }
 
-/** SQLite's default SQLITE_MAX_LENGTH: the largest string or BLOB a function may return, in bytes. */
-export const RESULT_BYTES_MAX = 1_000_000_000;
+/**
+ * Largest string or BLOB a function may return, in bytes: SQLITE_LIMIT_LENGTH as better-sqlite3
+ * sets it, i.e. V8's maximum string length (2^29 - 24), which also bounds a JS engine's strings.
+ * substr() without a length uses it as the length, as SQLite does.
+ */
+export const RESULT_BYTES_MAX = 536_870_888;
 
 function tooBig(): DosqlError {
   return new DosqlError('LIMIT_EXCEEDED', `string or blob too big (resultBytesMax ${RESULT_BYTES_MAX})`);
@@ -144,6 +148,7 @@ function substr(args: Value[]): Value {
   }
   if (p1 === 0n && args[1] === null) return null;
   const isBlob = x instanceof Uint8Array;
+  if (isBlob && x.length === 0) return null; // sqlite3_value_blob gives no pointer for an empty BLOB
   const chars = isBlob ? null : codePoints(cText(x)!);
   const len = BigInt(isBlob ? x.length : chars!.length);
   if (p1 < 0n) {
@@ -175,7 +180,7 @@ function substr(args: Value[]): Value {
 function trimWith(flags: 1 | 2 | 3): (args: Value[]) => Value {
   return (args) => {
     if (args[0] === null) return null;
-    const s = cText(args[0]!)!;
+    const s = toText(args[0]!)!;
     let set: string[];
     if (args.length === 1) set = [' '];
     else {
@@ -205,12 +210,13 @@ function trimWith(flags: 1 | 2 | 3): (args: Value[]) => Value {
 }
 
 function replace(args: Value[]): Value {
-  const s = cText(args[0]!);
+  // Lengths are byte counts (embedded NULs included); a pattern starting with NUL counts as empty.
+  const s = toText(args[0]!);
   if (s === null) return null;
-  const pattern = cText(args[1]!);
+  const pattern = toText(args[1]!);
   if (pattern === null) return null;
-  if (pattern === '') return s;
-  const rep = cText(args[2]!);
+  if (pattern === '' || pattern.charCodeAt(0) === 0) return s;
+  const rep = toText(args[2]!);
   if (rep === null) return null;
   const out = s.split(pattern).join(rep);
   if (out.length > RESULT_BYTES_MAX) throw tooBig();

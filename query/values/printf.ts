@@ -68,11 +68,17 @@ function codePointLength(s: string): number {
   return n;
 }
 
-/** The first `n` UTF-8 bytes of s (a split character decodes as U+FFFD, as SQLite's bytes would read). */
-function firstBytes(s: string, n: number): string {
-  if (s.length * 3 <= n) return s;
+/**
+ * The first `n` UTF-8 bytes of s, and how many more bytes the returned text has than those n
+ * (a character cut in the middle decodes as U+FFFD, as SQLite's raw bytes read back, but SQLite
+ * counted only the bytes it kept when padding).
+ */
+function firstBytes(s: string, n: number): [string, number] {
+  if (s.length * 3 <= n) return [s, 0];
   const b = textToBlob(s);
-  return b.length <= n ? s : blobToText(b.subarray(0, n));
+  if (b.length <= n) return [s, 0];
+  const t = blobToText(b.subarray(0, n));
+  return [t, utf8Length(t) - n];
 }
 
 /** The first `n` characters of s. */
@@ -182,8 +188,12 @@ function formatStringConversion(args: Args, spec: Spec): string {
   let s = args.text() ?? '';
   const nul = s.indexOf('\0');
   if (nul >= 0) s = s.slice(0, nul);
-  if (spec.precision >= 0) s = spec.altForm2 ? firstChars(s, spec.precision) : firstBytes(s, spec.precision);
-  return padField(s, spec.altForm2 ? codePointLength(s) : utf8Length(s), spec);
+  let deficit = 0;
+  if (spec.precision >= 0) {
+    if (spec.altForm2) s = firstChars(s, spec.precision);
+    else [s, deficit] = firstBytes(s, spec.precision);
+  }
+  return padField(s, spec.altForm2 ? codePointLength(s) : utf8Length(s) - deficit, spec);
 }
 
 function formatEscapeConversion(conv: 'q' | 'Q' | 'w', args: Args, spec: Spec): string {
@@ -198,7 +208,11 @@ function formatEscapeConversion(conv: 'q' | 'Q' | 'w', args: Args, spec: Spec): 
     if (nul >= 0) arg = arg.slice(0, nul);
     if (conv === 'Q') needQuote = 1;
   }
-  if (spec.precision >= 0) arg = spec.altForm2 ? firstChars(arg, spec.precision) : firstBytes(arg, spec.precision);
+  let deficit = 0;
+  if (spec.precision >= 0) {
+    if (spec.altForm2) arg = firstChars(arg, spec.precision);
+    else [arg, deficit] = firstBytes(arg, spec.precision);
+  }
   if (alternate) {
     // eslint-disable-next-line no-control-regex
     const hasCtrl = /[\u0000-\u001f]/.test(arg);
@@ -219,7 +233,7 @@ function formatEscapeConversion(conv: 'q' | 'Q' | 'w', args: Args, spec: Spec): 
   }
   if (needQuote === 1) body = `'${body}'`;
   else if (needQuote === 2) body = `unistr('${body}')`;
-  return padField(body, spec.altForm2 ? codePointLength(body) : utf8Length(body), spec);
+  return padField(body, spec.altForm2 ? codePointLength(body) : utf8Length(body) - deficit, spec);
 }
 
 function formatFloatConversion(conv: 'f' | 'e' | 'E' | 'g' | 'G', args: Args, spec: Spec): string {

@@ -36,8 +36,8 @@ describe('Database embedded API', () => {
     expect(await db.get('SELECT name FROM users WHERE id = :id', { id: 1 })).toEqual({ name: 'ada' });
     expect(await db.get('SELECT id FROM users WHERE email = @e', { e: 'a@xx' })).toEqual({ id: 2 });
     expect(await db.all('SELECT id FROM users WHERE name = $n ORDER BY id', { n: 'ada' })).toEqual([{ id: 1 }]);
-    const q = await db.query('SELECT count(*) AS n, typeof(score) FROM users WHERE id IN (1, 2)');
-    expect(q.columns).toEqual(['n', 'typeof(score)']);
+    const q = await db.query('SELECT count(*) AS n, typeof(min(score)) FROM users WHERE id IN (1, 2)');
+    expect(q.columns).toEqual(['n', 'typeof(min(score))']);
     expect(q.rows).toEqual([[2, 'real']]);
     await db.close();
   });
