@@ -10,9 +10,12 @@ import type { Value } from '../../base/values.js';
 export async function tableContents(tables: TableStore): Promise<Map<string, Value[][]>> {
   const out = new Map<string, Value[][]>();
   for (const def of tables.catalog.tables()) {
-    const rows: Value[][] = [];
-    for await (const [, row] of tables.table(def.id).rows.scan()) rows.push(row);
-    out.set(def.name, rows);
+    const trees = tables.table(def.id);
+    for (const [i, tree] of [trees.rows, ...trees.uniques].entries()) {
+      const rows: Value[][] = [];
+      for await (const [key, row] of tree.scan()) rows.push([key, ...row.map(plainBytes)]);
+      out.set(i === 0 ? def.name : `${def.name}#unique${i - 1}`, rows);
+    }
   }
   return out;
 }
@@ -21,4 +24,9 @@ export async function replayFromZero(db: Database): Promise<TableStore> {
   const fresh = await TableStore.open(new MemoryStore());
   for await (const txn of db.internals.log.read(1n)) await fresh.apply(txn);
   return fresh;
+}
+
+/** Buffers (what msgpack decodes in Node) and Uint8Arrays with the same bytes compare equal. */
+function plainBytes(v: Value): Value {
+  return v instanceof Uint8Array ? Uint8Array.from(v) : v;
 }
