@@ -86,7 +86,8 @@ export class MemoryStore implements ByteStore {
   }
 }
 
-export function lowerBound(keys: string[], key: string): number {
+/** First index whose key is >= key in a sorted array. */
+export function lowerBound(keys: readonly string[], key: string): number {
   let lo = 0;
   let hi = keys.length;
   while (lo < hi) {

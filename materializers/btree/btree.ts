@@ -36,6 +36,7 @@
 import { assert, DosqlError } from '../../base/errors.js';
 import { pack, unpack } from '../../base/codec.js';
 import type { Value } from '../../base/values.js';
+import { lowerBound } from '../../storage/memory.js';
 import { STORE_ENTRY_BYTES_MAX } from '../../storage/types.js';
 import {
   type BranchPage,
@@ -635,17 +636,6 @@ export class BTree {
   }
 }
 
-/** First index whose key is >= key. */
-function lowerBound(keys: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid]! < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** First index whose key is > key (in a branch: the child that holds key). */
 function upperBound(keys: readonly string[], key: string): number {

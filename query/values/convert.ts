@@ -171,3 +171,18 @@ export function castTo(v: Value, typeName: string): Value {
       return v instanceof Uint8Array ? v : textToBlob(toText(v)!);
   }
 }
+
+/** Bytes of a string in UTF-8 (a lone surrogate counts as the 3 bytes of U+FFFD), without encoding it. */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}

@@ -21,6 +21,7 @@ import {
   toDouble,
   toInt64,
   toText,
+  utf8Length,
 } from './convert.js';
 import { atof, formatFloat, type FloatSpec } from './fp.js';
 import { glob, like } from './like.js';
@@ -66,20 +67,6 @@ function codePoints(s: string): number[] {
   const out: number[] = [];
   for (const ch of s) out.push(ch.codePointAt(0)!);
   return out;
-}
-
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
 }
 
 function mapAscii(s: string, lower: boolean): string {

@@ -13,6 +13,7 @@
  * the worst case with no recursion and no backtracking blow-up. No RegExp is built.
  */
 import { DosqlError } from '../../base/errors.js';
+import { utf8Length } from './convert.js';
 
 /** SQLite's default SQLITE_MAX_LIKE_PATTERN_LENGTH, in UTF-8 bytes. */
 export const LIKE_PATTERN_BYTES_MAX = 50000;
@@ -113,20 +114,6 @@ class CompiledPattern implements PatternMatcher {
     while (p < m && kinds[p] === TOKEN_ANY) p++;
     return p === m;
   }
-}
-
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
 }
 
 function checkPatternLength(pattern: string): void {

@@ -9,7 +9,7 @@
  */
 import { DosqlError } from '../../base/errors.js';
 import type { Value } from '../../base/values.js';
-import { textToBlob, blobToText, toDouble, toInt64, toText } from './convert.js';
+import { textToBlob, blobToText, toDouble, toInt64, toText, utf8Length } from './convert.js';
 import { formatFloat, type FloatSpec } from './fp.js';
 
 /** Largest printf() result, in UTF-16 code units; also bounds any single width or precision. */
@@ -42,20 +42,6 @@ class Args {
 /** C's (int) cast of an int64. */
 function toInt32(x: bigint): number {
   return Number(BigInt.asIntN(32, x));
-}
-
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
 }
 
 function codePointLength(s: string): number {
