@@ -18,6 +18,7 @@
  * Opening replays the log from the materializer's checkpoint; checkpoints are taken once enough
  * changes have accumulated, and on close.
  */
+import type { CallOptions, ExecResult, Params, QueryResult } from '../base/api.js';
 import { DosqlError, type ErrorCode } from '../base/errors.js';
 import { fromParam, toSqlValue, type IntMode, type SqlValue, type Value } from '../base/values.js';
 import { MemoryStore } from '../storage/memory.js';
@@ -34,7 +35,6 @@ import type { Env } from './scope.js';
 import { compileSelect, type PlanContext, type SelectPlan, type SelectRun } from './select.js';
 import { Txn } from './txn.js';
 
-export type Params = readonly unknown[] | Record<string, unknown>;
 
 export interface OpenOptions {
   /** Folder for durable Node file storage; omitted (and no `storage`) means in memory. */
@@ -49,22 +49,6 @@ export interface OpenOptions {
   cacheBytesMax?: number;
   /** Changes applied since the last checkpoint that trigger the next one. */
   checkpointChangesMin?: number;
-}
-
-export interface ExecResult {
-  /** Rows inserted, updated or deleted by the last data-changing statement. */
-  rowsAffected: number;
-  /** Rowid of the last row inserted on this database (0 before any). */
-  lastInsertRowid: number | bigint;
-  /** LSN of the commit that made the changes durable, or the current LSN when nothing changed. */
-  lsn: bigint;
-}
-
-export interface QueryResult {
-  columns: string[];
-  rows: SqlValue[][];
-  /** LSN of the state the rows were read at. */
-  lsn: bigint;
 }
 
 /** Statements kept parsed and compiled; keyed by SQL text. */
@@ -85,6 +69,8 @@ interface CachedStatement {
   sql: string;
   plan?: { catalogVersion: number; plan: SelectPlan | DmlPlan };
 }
+
+export type { CallOptions, ExecResult, Params, QueryResult };
 
 export class Database {
   private txn: Txn | undefined;
@@ -125,7 +111,7 @@ export class Database {
     return this.txn !== undefined;
   }
 
-  async exec(sql: string, params?: Params): Promise<ExecResult> {
+  async exec(sql: string, params?: Params, options?: CallOptions): Promise<ExecResult> {
     let durable: Promise<void> | undefined;
     const result = await this.locked(async () => {
       let affected = 0;
@@ -137,10 +123,10 @@ export class Database {
       return { rowsAffected: affected, lastInsertRowid: this.lastInsertRowid, lsn: this.tables.appliedLsn };
     });
     if (durable) await durable;
-    return { ...result, lastInsertRowid: this.intOut(result.lastInsertRowid) as number | bigint };
+    return { ...result, lastInsertRowid: toSqlValue(result.lastInsertRowid, this.intMode(options)) as number | bigint };
   }
 
-  async query(sql: string, params?: Params): Promise<QueryResult> {
+  async query(sql: string, params?: Params, options?: CallOptions): Promise<QueryResult> {
     const { columns, rows, durable, lsn } = await this.locked(async () => {
       const sts = this.statements(sql);
       if (sts.length !== 1) throw new DosqlError('MISUSE', `query() takes exactly one statement; got ${sts.length}`);
@@ -148,18 +134,29 @@ export class Database {
       return { columns: r.columns ?? [], rows: r.rows ?? [], durable: r.durable ?? this.pendingDurability(), lsn: this.tables.appliedLsn };
     });
     if (durable) await durable;
-    const mode = this.options.intMode ?? 'number';
+    const mode = this.intMode(options);
     return { columns, rows: rows.map((r) => r.map((v) => toSqlValue(v, mode))), lsn };
   }
 
-  async all(sql: string, params?: Params): Promise<Array<Record<string, SqlValue>>> {
-    const r = await this.query(sql, params);
+  async all(sql: string, params?: Params, options?: CallOptions): Promise<Array<Record<string, SqlValue>>> {
+    const r = await this.query(sql, params, options);
     return r.rows.map((row) => toObject(r.columns, row));
   }
 
-  async get(sql: string, params?: Params): Promise<Record<string, SqlValue> | undefined> {
-    const r = await this.query(sql, params);
+  async get(sql: string, params?: Params, options?: CallOptions): Promise<Record<string, SqlValue> | undefined> {
+    const r = await this.query(sql, params, options);
     return r.rows.length ? toObject(r.columns, r.rows[0]!) : undefined;
+  }
+
+  /**
+   * True when every statement in `sql` only reads (SELECT, EXPLAIN), so a read-only caller may run
+   * it. Throws DosqlError SYNTAX_ERROR like `exec` would.
+   */
+  isReadOnly(sql: string): boolean {
+    return this.statements(sql).every((st) => {
+      const t = st.parsed.statement.type;
+      return t === 'select' || t === 'explain';
+    });
   }
 
   /** The current tables with their CREATE statements, in creation order. */
@@ -336,8 +333,8 @@ export class Database {
     return { durable: a.durable };
   }
 
-  private intOut(v: number | bigint): SqlValue {
-    return toSqlValue(v, this.options.intMode ?? 'number');
+  private intMode(options: CallOptions | undefined): IntMode {
+    return options?.intMode ?? this.options.intMode ?? 'number';
   }
 
   /** @internal for tests: the table materializer and log. */
