@@ -74,7 +74,10 @@ export type { CallOptions, ExecResult, Params, QueryResult };
 
 export class Database {
   private txn: Txn | undefined;
-  private lock: Promise<void> = Promise.resolve();
+  private busy = false;
+  private readonly waiters: Array<() => void> = [];
+  /** Autocommit reads share one transaction: they never write to its overlay. */
+  private readonly readTxn: Txn;
   private readonly cache = new Map<string, CachedStatement[]>();
   private lastInsertRowid: number | bigint = 0;
   private changesSinceCheckpoint = 0;
@@ -89,7 +92,9 @@ export class Database {
     private readonly options: OpenOptions,
     /** Whether `close` closes the store: only when the database opened it itself. */
     private readonly ownsStore: boolean,
-  ) {}
+  ) {
+    this.readTxn = new Txn(tables);
+  }
 
   static async open(options: OpenOptions = {}): Promise<Database> {
     const store = options.storage ?? (options.path ? await openFileStore(options.path) : new MemoryStore());
@@ -185,17 +190,21 @@ export class Database {
 
   // --- internals ------------------------------------------------------------------------------
 
+  /**
+   * Run `f` alone. The uncontended case (the common one) takes the lock with no extra promise;
+   * waiters queue in arrival order, bounded only by the callers' own concurrency.
+   */
   private async locked<T>(f: () => Promise<T>): Promise<T> {
-    const prev = this.lock;
-    let release!: () => void;
-    this.lock = new Promise((r) => (release = r));
-    await prev;
+    if (this.busy) await new Promise<void>((resume) => this.waiters.push(resume));
+    this.busy = true;
     try {
       if (this.closed) throw new DosqlError('CLOSED', 'database is closed');
       if (this.failure) throw this.failure;
       return await f();
     } finally {
-      release();
+      const next = this.waiters.shift();
+      if (next) next();
+      else this.busy = false;
     }
   }
 
@@ -247,6 +256,7 @@ export class Database {
   }
 
   private async runInTransaction(st: CachedStatement, s: Statement, params: Params | undefined): Promise<StatementOutcome> {
+    if (this.txn === undefined && s.type === 'select') return this.runIn(st, s, this.readTxn, params);
     const autocommit = this.txn === undefined;
     const txn = this.txn ?? new Txn(this.tables);
     const mark = txn.mark();

@@ -156,7 +156,8 @@ async function insertOne(
   else rowid = nextRowid(txn.maxRowid(def));
   if (def.rowidColumn >= 0) row[def.rowidColumn] = rowid;
   const key = rowKey(def, rowid, row);
-  const existing = await txn.getRow(def, key);
+  let existing = txn.getRow(def, key);
+  if (existing instanceof Promise) existing = await existing;
   if (existing) {
     if (action === 'IGNORE') return undefined;
     if (action !== 'REPLACE') throw uniqueError(def, def.primaryKey.length ? def.primaryKey : [def.rowidColumn]);
@@ -257,7 +258,8 @@ async function updateOne(def: TableDef, rec: StoredRow, next: Value[], action: C
   const oldKey = rowKey(def, oldRowid, before);
   const newKey = rowKey(def, rowid, row);
   if (newKey !== oldKey) {
-    const clash = await txn.getRow(def, newKey);
+    let clash = txn.getRow(def, newKey);
+    if (clash instanceof Promise) clash = await clash;
     if (clash) {
       if (action === 'IGNORE') return false;
       if (action !== 'REPLACE') throw uniqueError(def, def.primaryKey.length ? def.primaryKey : [def.rowidColumn]);

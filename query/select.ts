@@ -518,9 +518,11 @@ export function compileTable(item: Extract<FromItem, { kind: 'table' }>, scope: 
   return async (env, emit) => {
     const txn = (env.run as SelectRun).txn;
     if (access.kind === 'point') {
-      const v = await access.value(env);
+      let v = access.value(env);
+      if (v instanceof Promise) v = await v;
       if (v === undefined) return true;
-      const row = await txn.getRow(def, encodeKey([v]));
+      let row = txn.getRow(def, encodeKey([v]));
+      if (row instanceof Promise) row = await row;
       if (!row) return true;
       env.rows[slot] = row;
       return emit();
@@ -617,7 +619,7 @@ function compileJoinCondition(item: Extract<FromItem, { kind: 'join' }>, scope: 
 
 type Access =
   | { kind: 'scan' }
-  | { kind: 'point'; value: (env: Env) => Promise<Value | undefined> }
+  | { kind: 'point'; value: (env: Env) => Value | undefined | Promise<Value | undefined> }
   | { kind: 'range'; range: (env: Env) => Promise<import('./txn.js').KeyRange | undefined> };
 
 /** The key column of a table when its tree is ordered by one column's value (or the rowid). */
@@ -661,6 +663,10 @@ function planAccess(def: TableDef, source: Source, scope: Scope, cx: PlanContext
     if (other.kind === 'collate') continue;
     if (op === '=') {
       const c = compileIndependent(other, scope, cx);
+      if (!c.async) {
+        const f = c.fn as SyncFn;
+        return { kind: 'point', value: (env) => keyValue(f(env), keyAffinity) };
+      }
       return { kind: 'point', value: async (env) => keyValue(await c.fn(env), keyAffinity) };
     }
     if (op === '>' || op === '>=') lows.push({ e: other, inclusive: op === '>=' });

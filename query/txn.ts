@@ -15,6 +15,7 @@
 import { assert } from '../base/errors.js';
 import type { Value } from '../base/values.js';
 import type { Change, TableDef } from '../log/types.js';
+import { NOT_CACHED } from '../materializers/btree/index.js';
 import { rowKey, uniqueKey, type TableStore } from '../materializers/tables.js';
 
 /** `[rowid, ...columns]`, the record layout of materializers/tables.ts. */
@@ -110,12 +111,21 @@ export class Txn {
 
   // --- rows ---------------------------------------------------------------------------------------
 
-  async getRow(def: TableDef, key: string): Promise<StoredRow | undefined> {
+  /**
+   * The row stored under `key` as this transaction sees it. Synchronous when the answer is in
+   * memory (the overlay, or cached pages), a promise otherwise: callers check before awaiting,
+   * which keeps point lookups and inserts free of promise overhead.
+   */
+  getRow(def: TableDef, key: string): StoredRow | undefined | Promise<StoredRow | undefined> {
     const o = this.overlays.get(def.id);
-    const hit = o?.rows.get(key);
-    if (hit !== undefined) return hit ?? undefined;
+    if (o !== undefined) {
+      const hit = o.rows.get(key);
+      if (hit !== undefined) return hit ?? undefined;
+    }
     if (this.isNew(def)) return undefined;
-    return this.tables.table(def.id).rows.get(key);
+    const tree = this.tables.table(def.id).rows;
+    const cached = tree.getCached(key);
+    return cached === NOT_CACHED ? tree.get(key) : cached;
   }
 
   /** Rowid holding these UNIQUE values, if any row (committed or pending) does. */
@@ -200,7 +210,7 @@ export class Txn {
   }
 
   private isNew(def: TableDef): boolean {
-    return this.created.get(def.name.toLowerCase()) === def;
+    return this.created.size > 0 && this.created.get(def.name.toLowerCase()) === def;
   }
 
   private overlay(def: TableDef): TableOverlay {

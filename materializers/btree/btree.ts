@@ -102,6 +102,9 @@ interface CursorFrame {
   i: number;
 }
 
+/** What `getCached` returns when the answer needs storage reads. */
+export const NOT_CACHED: unique symbol = Symbol('NOT_CACHED');
+
 export class BTree {
   readonly pages: PageStore;
   readonly pageBytesTarget: number;
@@ -145,6 +148,24 @@ export class BTree {
   get rootId(): number {
     this.checkLive();
     return this.root;
+  }
+
+  /**
+   * `get` without awaiting when every page on the path is in memory: the hot path of point
+   * lookups. Returns `NOT_CACHED` when a page (or an overflow row) would have to be read.
+   */
+  getCached(key: string): Value[] | undefined | typeof NOT_CACHED {
+    this.checkLive();
+    let p = this.pages.peek(this.root) as Node | undefined;
+    for (let depth = 0; p !== undefined && p.kind === 'branch'; depth++) {
+      assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
+      p = this.pages.peek(p.children[upperBound(p.keys, key)]!) as Node | undefined;
+    }
+    if (p === undefined) return NOT_CACHED;
+    const j = lowerBound(p.keys, key);
+    if (j === p.keys.length || p.keys[j] !== key) return undefined;
+    const v = p.vals[j]!;
+    return Array.isArray(v) ? v : NOT_CACHED;
   }
 
   async get(key: string): Promise<Value[] | undefined> {

@@ -18,6 +18,7 @@ export {
 } from './page-store.js';
 export {
   BTree,
+  NOT_CACHED,
   OVERFLOW_CHUNK_BYTES,
   PAGE_BYTES_TARGET,
   PAGE_BYTES_TARGET_MIN,

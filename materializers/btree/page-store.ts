@@ -103,6 +103,8 @@ export interface PageStoreStats {
 interface CacheEntry {
   page: Page;
   cost: number;
+  /** Set on every hit; eviction gives a used entry a second chance instead of evicting it. */
+  used: boolean;
 }
 
 export class PageStore {
@@ -171,8 +173,8 @@ export class PageStore {
     const e = this.cache.get(id);
     if (e === undefined) return undefined;
     this.stats.cacheHits++;
-    this.cache.delete(id);
-    this.cache.set(id, e);
+    // Second-chance LRU: a hit only marks the entry, so lookups do not reorder the Map.
+    e.used = true;
     return e.page;
   }
 
@@ -369,12 +371,19 @@ export class PageStore {
 
   private cacheInsert(id: number, page: Page): void {
     const cost = pageMemoryBytes(page);
-    this.cache.set(id, { page, cost });
+    this.cache.set(id, { page, cost, used: false });
     this.cacheBytes += cost;
-    // Evict least recently used; bounded by the cache size.
+    // Evict in insertion order, moving recently used entries to the back once (second chance);
+    // bounded: each entry is passed over at most twice.
+    let budget = 2 * this.cache.size;
     for (const [oldId, e] of this.cache) {
-      if (this.cacheBytes <= this.cacheBytesMax) break;
+      if (this.cacheBytes <= this.cacheBytesMax || budget-- <= 0) break;
       this.cache.delete(oldId);
+      if (e.used && oldId !== id) {
+        e.used = false;
+        this.cache.set(oldId, e);
+        continue;
+      }
       this.cacheBytes -= e.cost;
     }
   }
