@@ -45,7 +45,9 @@ import { DosqlError, assert, isDosqlError } from '../base/errors.js';
 import { STORE_ENTRY_BYTES_MAX, STORE_KEYS_PER_CALL_MAX, type ByteStore } from '../storage/types.js';
 import { HybridClock, hlcPhysicalMs } from './hlc.js';
 import { LOG_KEY_PREFIX, LSN_MAX, SEGMENT_KEY_LENGTH, segmentKey, segmentKeyLsn } from './lsn.js';
-import { decodeFrames, encodeRecord, type DecodedFrames } from './record.js';
+import { decodeFrames, encodeChangeRecord, encodeRecord, type DecodedFrames } from './record.js';
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 import type { Change, CommittedTxn, Hlc, LogRecord, Lsn } from './types.js';
 
 /** Default largest segment (store entry value) in bytes. */
@@ -184,9 +186,15 @@ export class Log {
     const commitLsn = firstLsn + BigInt(changes.length);
     if (commitLsn > LSN_MAX) throw new DosqlError('LIMIT_EXCEEDED', `log LSNs exhausted (LSN_MAX ${LSN_MAX})`);
     const frames: Frame[] = [];
+    const fast = commitLsn <= MAX_SAFE && txn <= MAX_SAFE;
+    const firstNum = Number(firstLsn);
+    const txnNum = Number(txn);
     for (let i = 0; i < changes.length; i++) {
       const lsn = firstLsn + BigInt(i);
-      frames.push({ lsn, bytes: this.encode({ kind: 'change', lsn, txn, change: changes[i]! }) });
+      const bytes = fast
+        ? this.checkSize(encodeChangeRecord(firstNum + i, txnNum, changes[i]!))
+        : this.encode({ kind: 'change', lsn, txn, change: changes[i]! });
+      frames.push({ lsn, bytes });
     }
     const hlc = this.clock.now();
     frames.push({ lsn: commitLsn, hlc, bytes: this.encode({ kind: 'commit', lsn: commitLsn, txn, hlc, changeCount: changes.length }) });
@@ -266,7 +274,10 @@ export class Log {
   // ---- writing ----
 
   private encode(record: LogRecord): Uint8Array {
-    const bytes = encodeRecord(record);
+    return this.checkSize(encodeRecord(record));
+  }
+
+  private checkSize(bytes: Uint8Array): Uint8Array {
     if (bytes.byteLength > this.segmentBytesMax) {
       throw new DosqlError(
         'LIMIT_EXCEEDED',

@@ -49,11 +49,35 @@ interface Body {
 
 /** Encode one record as a complete frame. */
 export function encodeRecord(record: LogRecord): Uint8Array {
-  const body = pack(toBody(record));
-  const frame = new Uint8Array(FRAME_HEADER_BYTES + body.byteLength);
-  const view = new DataView(frame.buffer);
-  view.setUint32(0, body.byteLength, true);
-  view.setUint32(4, crc32(body), true);
+  return frameBody(pack(toBody(record)));
+}
+
+/**
+ * `encodeRecord` for a change whose LSN and transaction id are safe integers: the append hot path
+ * builds the body directly, with no bigint arithmetic per record. Same bytes as encodeRecord.
+ */
+export function encodeChangeRecord(lsn: number, txn: number, c: Change): Uint8Array {
+  switch (c.op) {
+    case 'insert':
+      return frameBody(pack({ o: OP_INSERT, l: lsn, x: txn, t: c.table, r: c.rowid, v: c.row }));
+    default:
+      return encodeRecord({ kind: 'change', lsn: BigInt(lsn), txn: BigInt(txn), change: c });
+  }
+}
+
+function frameBody(body: Uint8Array): Uint8Array {
+  const n = body.byteLength;
+  const crc = crc32(body);
+  const frame = new Uint8Array(FRAME_HEADER_BYTES + n);
+  // Little-endian u32 length and crc, written by hand: no DataView per record.
+  frame[0] = n & 0xff;
+  frame[1] = (n >>> 8) & 0xff;
+  frame[2] = (n >>> 16) & 0xff;
+  frame[3] = n >>> 24;
+  frame[4] = crc & 0xff;
+  frame[5] = (crc >>> 8) & 0xff;
+  frame[6] = (crc >>> 16) & 0xff;
+  frame[7] = crc >>> 24;
   frame.set(body, FRAME_HEADER_BYTES);
   return frame;
 }

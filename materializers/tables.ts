@@ -111,7 +111,11 @@ export class TableStore implements Materializer {
 
   async apply(txn: CommittedTxn): Promise<void> {
     if (txn.commitLsn <= this.appliedLsn) return;
-    for (const change of txn.changes) await this.applyChange(change, txn.commitLsn);
+    for (const change of txn.changes) {
+      // Inserts into cached pages complete synchronously; await only what needs I/O.
+      const pending = change.op === 'insert' ? this.putRow(change.table, change.rowid, change.row) : this.applyChange(change, txn.commitLsn);
+      if (pending) await pending;
+    }
     this.appliedLsn = txn.commitLsn;
   }
 
@@ -161,15 +165,21 @@ export class TableStore implements Materializer {
     }
   }
 
-  private async putRow(tableId: number, rowid: number | bigint, row: Value[]): Promise<void> {
+  private putRow(tableId: number, rowid: number | bigint, row: Value[]): void | Promise<void> {
     const def = this.def(tableId);
     const t = this.table(tableId);
-    await t.rows.put(rowKey(def, rowid, row), [rowid, ...row]);
+    if (rowid > t.maxRowid) t.maxRowid = rowid;
+    const stored = [rowid, ...row];
+    const pending = t.rows.put(rowKey(def, rowid, row), stored);
+    if (pending || def.uniques.length) return this.putUniques(def, t, rowid, row, pending);
+  }
+
+  private async putUniques(def: TableDef, t: TableTrees, rowid: number | bigint, row: Value[], pending: void | Promise<void>): Promise<void> {
+    await pending;
     for (let i = 0; i < def.uniques.length; i++) {
       const k = uniqueKey(def, i, row);
       if (k !== undefined) await t.uniques[i]!.put(k, [rowid]);
     }
-    if (rowid > t.maxRowid) t.maxRowid = rowid;
   }
 
   private async deleteRow(tableId: number, rowid: number | bigint, before: Value[]): Promise<void> {

@@ -262,6 +262,7 @@ export class Database {
     const mark = txn.mark();
     try {
       const out = await this.runIn(st, s, txn, params);
+      txn.release(mark);
       if (!autocommit) return out;
       return { ...out, durable: (await this.commit(txn))?.durable };
     } catch (e) {
@@ -271,33 +272,34 @@ export class Database {
   }
 
   private async runIn(st: CachedStatement, s: Statement, txn: Txn, params: Params | undefined): Promise<StatementOutcome> {
-    const cx = this.planContext(st, txn);
+    // Only compilation (a plan-cache miss, DDL) needs the planning context.
+    const cx = (): PlanContext => this.planContext(st, txn);
     const bound = bindParams(st.parsed, params);
-    const run: SelectRun = { params: bound, subqueryCache: new Map(), txn, random: randomInt64, now: Date.now };
+    const run: SelectRun = { params: bound, txn, random: randomInt64, now: Date.now };
     const env: Env = { rows: [], outer: undefined, agg: undefined, run };
     switch (s.type) {
       case 'select': {
-        const plan = this.plan(st, txn, () => compileSelect(s, undefined, cx)) as SelectPlan;
+        const plan = this.plan(st, txn, () => compileSelect(s, undefined, cx())) as SelectPlan;
         return { columns: plan.columns, rows: await plan.run(env) };
       }
       case 'insert':
       case 'update':
       case 'delete': {
         const plan = this.plan(st, txn, () =>
-          s.type === 'insert' ? compileInsert(s, cx) : s.type === 'update' ? compileUpdate(s, cx) : compileDelete(s, cx),
+          s.type === 'insert' ? compileInsert(s, cx()) : s.type === 'update' ? compileUpdate(s, cx()) : compileDelete(s, cx()),
         ) as DmlPlan;
         const r = await plan.run(env);
         if (r.lastInsertRowid !== undefined) this.lastInsertRowid = r.lastInsertRowid;
         return { rowsAffected: r.rowsAffected };
       }
       case 'create_table':
-        createTable(s, st.sql.slice(st.parsed.start, st.parsed.end), txn, cx);
+        createTable(s, st.sql.slice(st.parsed.start, st.parsed.end), txn, cx());
         return { rowsAffected: 0 };
       case 'drop':
-        dropTable(s, txn, cx);
+        dropTable(s, txn, cx());
         return { rowsAffected: 0 };
       default:
-        return cx.fail('ERROR', `${describe(s)} is not supported yet`, s.pos);
+        return cx().fail('ERROR', `${describe(s)} is not supported yet`, s.pos);
     }
   }
 

@@ -11,7 +11,7 @@ import { DosqlError } from '../base/errors.js';
 import { INT64_MAX, int, isInteger, type Value } from '../base/values.js';
 import type { TableDef } from '../log/types.js';
 import type { ConflictAction, CreateTableStmt, DeleteStmt, Expr, InsertStmt, UpdateStmt } from './ast.js';
-import { compileExpr, type Compiled } from './expr.js';
+import { compileExpr, type Compiled, type SyncFn } from './expr.js';
 import { parseOne } from './parser.js';
 import { rowKey, uniqueKey } from '../materializers/tables.js';
 import { Scope, type Env } from './scope.js';
@@ -63,7 +63,7 @@ export function compileInsert(stmt: InsertStmt, cx: PlanContext): DmlPlan {
   const empty = new Scope(cx.fail);
   const defaults = defaultsOf(def).map((e) => (e ? compileExpr(e, empty, cx) : undefined));
   const action = stmt.orConflict ?? 'ABORT';
-  let source: (env: Env) => Promise<Value[][]>;
+  let source: (env: Env) => Value[][] | Promise<Value[][]>;
   if (stmt.source.kind === 'values') {
     const rows = stmt.source.rows.map((r) => {
       if (r.length !== targets.length) {
@@ -71,7 +71,7 @@ export function compileInsert(stmt: InsertStmt, cx: PlanContext): DmlPlan {
       }
       return r.map((e) => compileExpr(e, empty, cx));
     });
-    source = (env) => evalRows(rows, env);
+    source = rows.every((r) => r.every((c) => !c.async)) ? (env) => evalRowsSync(rows, env) : (env) => evalRows(rows, env);
   } else if (stmt.source.kind === 'select') {
     const plan = compileSelect(stmt.source.select, undefined, cx);
     if (plan.columnCount !== targets.length) {
@@ -79,7 +79,7 @@ export function compileInsert(stmt: InsertStmt, cx: PlanContext): DmlPlan {
     }
     source = (env) => plan.run(env);
   } else {
-    source = async () => [[]];
+    source = () => [[]];
   }
   const isDefaultValues = stmt.source.kind === 'default';
   return {
@@ -87,7 +87,9 @@ export function compileInsert(stmt: InsertStmt, cx: PlanContext): DmlPlan {
       const txn = (env.run as SelectRun).txn;
       let affected = 0;
       let last: number | bigint | undefined;
-      for (const vals of await source(env)) {
+      let rows = source(env);
+      if (rows instanceof Promise) rows = await rows;
+      for (const vals of rows) {
         const row: Value[] = new Array(def.columns.length).fill(null);
         const given = new Array<boolean>(def.columns.length).fill(false);
         let explicitRowid: Value = null;
@@ -113,6 +115,10 @@ export function compileInsert(stmt: InsertStmt, cx: PlanContext): DmlPlan {
       return { rowsAffected: affected, lastInsertRowid: last };
     },
   };
+}
+
+function evalRowsSync(rows: Compiled[][], env: Env): Value[][] {
+  return rows.map((r) => r.map((c) => (c.fn as SyncFn)(env)));
 }
 
 async function evalRows(rows: Compiled[][], env: Env): Promise<Value[][]> {

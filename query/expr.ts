@@ -132,7 +132,7 @@ export function compileExpr(e: Expr, scope: Scope, ctx: CompileContext, depth = 
 /** Run a subquery; uncorrelated ones run once per statement execution. */
 async function runSub(plan: SubPlan, env: Env, limit?: number): Promise<Value[][]> {
   if (plan.correlated) return plan.run(env, limit);
-  const cache = env.run.subqueryCache;
+  const cache = (env.run.subqueryCache ??= new Map());
   let hit = cache.get(plan) as Promise<Value[][]> | undefined;
   if (!hit) {
     hit = plan.run(env);

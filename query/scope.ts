@@ -24,7 +24,8 @@ export interface Env {
 export interface RunContext {
   params: Value[];
   /** Results of uncorrelated subqueries, computed once per statement run. */
-  subqueryCache: Map<unknown, unknown>;
+  /** Created on first use: most statements have no subquery. */
+  subqueryCache?: Map<unknown, unknown>;
   random: () => bigint;
   now: () => number;
 }

@@ -70,6 +70,15 @@ export class Txn {
     return { undo: this.undo.length, changes: this.changes.length };
   }
 
+  /**
+   * The statement that opened `mark` succeeded: nothing will roll back to inside it any more
+   * (ROLLBACK discards the whole transaction), so its undo entries can go. Keeps a bulk insert's
+   * memory to the rows themselves.
+   */
+  release(mark: TxnMark): void {
+    this.undo.length = mark.undo;
+  }
+
   rollbackTo(mark: TxnMark): void {
     while (this.undo.length > mark.undo) this.revert(this.undo.pop()!);
     this.changes.length = mark.changes;

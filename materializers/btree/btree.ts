@@ -183,10 +183,19 @@ export class BTree {
   }
 
   /** Insert or replace. Throws LIMIT_EXCEEDED for a key or row over its limit. */
-  async put(key: string, row: Value[]): Promise<void> {
+  /**
+   * Insert or replace. Returns nothing when the write completed in memory (every page on the path
+   * cached and no rebalancing), a promise otherwise: callers await only when given one.
+   */
+  put(key: string, row: Value[]): void | Promise<void> {
     this.checkLive();
     this.checkKey(key);
-    const path = this.writablePathCached(key) ?? (await this.writablePath(key));
+    const path = this.writablePathCached(key);
+    if (path === undefined) return this.writablePath(key).then((p) => this.putAt(p, key, row));
+    return this.putAt(path, key, row);
+  }
+
+  private putAt(path: WritePath, key: string, row: Value[]): void | Promise<void> {
     const val = this.makeLeafValue(key, row);
     const leaf = path.nodes[path.nodes.length - 1] as LeafPage;
     const j = lowerBound(leaf.keys, key);
@@ -206,8 +215,8 @@ export class BTree {
       leaf.bytes += keyBytes(key) + leafValueBytes(val);
       this.size!++;
     }
-    if (this.needsFixup(path)) await this.fixup(path);
-    else path.nodes[0]!.n = this.size!;
+    if (this.needsFixup(path)) return this.fixup(path);
+    path.nodes[0]!.n = this.size!;
   }
 
   /** Remove `key`; false when it was absent (nothing is modified then). */

@@ -254,8 +254,8 @@ describe('BTree', () => {
     const store = new MemoryStore();
     const pages = new PageStore(store, { prefix: PREFIX });
     const tree = BTree.create(pages, { pageBytesTarget: TARGET, rowBytesMax: 4 * 1024 * 1024 });
-    await expect(tree.put(encodeKey(['x'.repeat(tree.keyCharsMax)]), [1])).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
-    await expect(tree.put(encodeRowidKey(1), [new Uint8Array(5 * 1024 * 1024)])).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    await expect((async () => tree.put(encodeKey(['x'.repeat(tree.keyCharsMax)]), [1]))()).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    await expect((async () => tree.put(encodeRowidKey(1), [new Uint8Array(5 * 1024 * 1024)]))()).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
     await tree.check();
   });
 
