@@ -82,6 +82,8 @@ export function compileInsert(stmt: InsertStmt, cx: PlanContext): DmlPlan {
     source = () => [[]];
   }
   const isDefaultValues = stmt.source.kind === 'default';
+  // Columns the statement leaves to their DEFAULT, decided once per plan.
+  const defaulted = defaults.flatMap((d, i) => (d && (isDefaultValues || !targets.includes(i)) ? [i] : []));
   return {
     async run(env) {
       const txn = (env.run as SelectRun).txn;
@@ -91,20 +93,17 @@ export function compileInsert(stmt: InsertStmt, cx: PlanContext): DmlPlan {
       if (rows instanceof Promise) rows = await rows;
       for (const vals of rows) {
         const row: Value[] = new Array(def.columns.length).fill(null);
-        const given = new Array<boolean>(def.columns.length).fill(false);
         let explicitRowid: Value = null;
         if (!isDefaultValues) {
           for (let i = 0; i < targets.length; i++) {
             const t = targets[i]!;
             if (t < 0) explicitRowid = vals[i]!;
-            else {
-              row[t] = vals[i]!;
-              given[t] = true;
-            }
+            else row[t] = vals[i]!;
           }
         }
-        for (let i = 0; i < row.length; i++) {
-          if (!given[i] && defaults[i]) row[i] = await defaults[i]!.fn(env);
+        for (const i of defaulted) {
+          const d = defaults[i]!;
+          row[i] = d.async ? await d.fn(env) : (d.fn as SyncFn)(env);
         }
         const rowid = await insertOne(def, row, explicitRowid, action, txn);
         if (rowid !== undefined) {
