@@ -508,6 +508,7 @@ function tableSource(def: TableDef, name: string, slot: number): Source {
 export function compileTable(item: Extract<FromItem, { kind: 'table' }>, scope: Scope, cx: PlanContext, where: Expr | undefined): Producer {
   if (item.systemTime) cx.fail('ERROR', 'FOR SYSTEM_TIME is not supported yet', item.pos);
   const def = cx.table(item.name);
+  if (!def && SCHEMA_TABLE_NAMES.has(item.name.toLowerCase())) return compileSchemaTable(item.alias ?? item.name, scope);
   if (!def) return cx.fail('NO_SUCH_TABLE', `no such table: ${item.name}`, item.pos);
   const name = item.alias ?? item.name;
   if (scope.hasTable(name)) cx.fail('ERROR', `ambiguous table name: ${name}`, item.pos);
@@ -531,6 +532,35 @@ export function compileTable(item: Extract<FromItem, { kind: 'table' }>, scope: 
     if (range === undefined) return true;
     for await (const row of txn.scan(def, range)) {
       env.rows[slot] = row;
+      if ((await emit()) === false) return false;
+    }
+    return true;
+  };
+}
+
+const SCHEMA_TABLE_NAMES = new Set(['sqlite_schema', 'sqlite_master']);
+const SCHEMA_COLUMNS = ['type', 'name', 'tbl_name', 'rootpage', 'sql'];
+
+/**
+ * `sqlite_schema` (alias `sqlite_master`), read-only, as in SQLite: one row per table with its
+ * CREATE statement, so tools and shells can list the schema with plain SQL. `rootpage` holds the
+ * table's id (DoSQL has no fixed root pages: roots move under copy-on-write).
+ */
+function compileSchemaTable(name: string, scope: Scope): Producer {
+  const slot = scope.slotCount;
+  scope.add({
+    name: name.toLowerCase(),
+    columns: SCHEMA_COLUMNS,
+    displayNames: SCHEMA_COLUMNS,
+    affinities: ['TEXT', 'TEXT', 'TEXT', 'INTEGER', 'TEXT'],
+    collations: SCHEMA_COLUMNS.map(() => undefined),
+    slot,
+    offset: 0,
+    hasRowid: false,
+  });
+  return async (env, emit) => {
+    for (const t of (env.run as SelectRun).txn.tableList()) {
+      env.rows[slot] = ['table', t.name, t.name, t.id, t.sql];
       if ((await emit()) === false) return false;
     }
     return true;

@@ -94,6 +94,12 @@ export class Txn {
     return this.tables.catalog.table(name);
   }
 
+  /** Every table this transaction sees, in creation order. */
+  tableList(): TableDef[] {
+    const committed = this.tables.catalog.tables().filter((t) => !this.dropped.has(t.name.toLowerCase()));
+    return [...committed, ...this.created.values()];
+  }
+
   allocateTableId(): number {
     return this.nextTableId++;
   }

@@ -127,3 +127,19 @@ describe('Database embedded API', () => {
     expect(out.trim()).toBe('2');
   });
 });
+
+describe('sqlite_schema', () => {
+  it('lists tables with their CREATE statements, also inside a transaction', async () => {
+    const db = await Database.open();
+    await db.exec('CREATE TABLE a (x INTEGER PRIMARY KEY); CREATE TABLE b (y TEXT)');
+    expect((await db.query("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name")).rows).toEqual([
+      ['table', 'a', 'a', 'CREATE TABLE a (x INTEGER PRIMARY KEY)'],
+      ['table', 'b', 'b', 'CREATE TABLE b (y TEXT)'],
+    ]);
+    await db.exec('BEGIN; DROP TABLE a; CREATE TABLE c (z)');
+    expect((await db.query('SELECT name FROM sqlite_master ORDER BY 1')).rows).toEqual([['b'], ['c']]);
+    await db.exec('ROLLBACK');
+    expect((await db.query('SELECT count(*) FROM sqlite_schema')).rows).toEqual([[2]]);
+    await db.close();
+  });
+});
