@@ -33,7 +33,7 @@ import { positionAt } from './lexer.js';
 import { parse } from './parser.js';
 import type { Env } from './scope.js';
 import { compileSelect, type PlanContext, type SelectPlan, type SelectRun } from './select.js';
-import { Txn } from './txn.js';
+import { Txn, type TxnMark } from './txn.js';
 
 
 export interface OpenOptions {
@@ -53,6 +53,8 @@ export interface OpenOptions {
 
 /** Statements kept parsed and compiled; keyed by SQL text. */
 export const STATEMENT_CACHE_ENTRIES_MAX = 512;
+/** Most savepoints open at once. */
+export const SAVEPOINTS_MAX = 1000;
 /** Default number of changes between checkpoints. */
 export const CHECKPOINT_CHANGES_DEFAULT = 100_000;
 
@@ -72,8 +74,13 @@ interface CachedStatement {
 
 export type { CallOptions, ExecResult, Params, QueryResult };
 
+
 export class Database {
   private txn: Txn | undefined;
+  /** Open savepoints, innermost last. */
+  private savepoints: Array<{ name: string; mark: TxnMark }> = [];
+  /** Whether the open transaction was begun by a SAVEPOINT (then its last RELEASE commits). */
+  private txnFromSavepoint = false;
   private busy = false;
   private readonly waiters: Array<() => void> = [];
   /** Autocommit reads share one transaction: they never write to its overlay. */
@@ -117,30 +124,90 @@ export class Database {
   }
 
   async exec(sql: string, params?: Params, options?: CallOptions): Promise<ExecResult> {
-    let durable: Promise<void> | undefined;
-    const result = await this.locked(async () => {
-      let affected = 0;
-      for (const st of this.statements(sql)) {
-        const r = await this.runStatement(st, params);
-        if (r.rowsAffected !== undefined) affected = r.rowsAffected;
-        if (r.durable) durable = r.durable;
-      }
-      return { rowsAffected: affected, lastInsertRowid: this.lastInsertRowid, lsn: this.tables.appliedLsn };
-    });
-    if (durable) await durable;
-    return { ...result, lastInsertRowid: toSqlValue(result.lastInsertRowid, this.intMode(options)) as number | bigint };
+    const r = await this.locked(() => this.execUnlocked(sql, params, false));
+    if (r.durable) await r.durable;
+    return this.execResult(r, options);
   }
 
   async query(sql: string, params?: Params, options?: CallOptions): Promise<QueryResult> {
-    const { columns, rows, durable, lsn } = await this.locked(async () => {
-      const sts = this.statements(sql);
-      if (sts.length !== 1) throw new DosqlError('MISUSE', `query() takes exactly one statement; got ${sts.length}`);
-      const r = await this.runStatement(sts[0]!, params);
-      return { columns: r.columns ?? [], rows: r.rows ?? [], durable: r.durable ?? this.pendingDurability(), lsn: this.tables.appliedLsn };
+    const r = await this.locked(() => this.queryUnlocked(sql, params, false));
+    if (r.durable) await r.durable;
+    return this.queryResult(r, options);
+  }
+
+  /**
+   * Run `fn` in a transaction: committed (durably) when it returns, rolled back when it throws.
+   * Statements go through `tx`; the database runs nothing else until the transaction ends, so a
+   * call on `db` itself inside `fn` would wait for the transaction and never return: use `tx`.
+   * `mode` and `isolation` are accepted for SQLite and later MVCC compatibility; today every
+   * transaction runs alone, which is serializable.
+   */
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    checkTransactionOptions(options);
+    let durable: Promise<void> | undefined;
+    const value = await this.locked(async () => {
+      if (this.txn) throw new DosqlError('MISUSE', 'a transaction is already open; use SAVEPOINT to nest one');
+      this.txn = new Txn(this.tables);
+      this.txnFromSavepoint = false;
+      const tx = new Transaction(this);
+      try {
+        const v = await fn(tx);
+        tx.finish();
+        durable = (await this.endTransaction()).durable;
+        return v;
+      } catch (e) {
+        tx.finish();
+        this.txn = undefined;
+        this.savepoints = [];
+        throw e;
+      }
     });
     if (durable) await durable;
+    return value;
+  }
+
+  /** Run statements atomically, in order: all of them commit, or none when one fails. */
+  async batch(statements: ReadonlyArray<{ sql: string; params?: Params }>, options?: CallOptions): Promise<BatchResult[]> {
+    if (!Array.isArray(statements)) throw new DosqlError('MISUSE', 'batch() takes an array of { sql, params }');
+    return this.transaction(async (tx) => {
+      const out: BatchResult[] = [];
+      for (const st of statements) out.push(await tx.run(st.sql, st.params, options));
+      return out;
+    });
+  }
+
+  /** @internal the body of exec, run under the lock; `inTx` refuses transaction control. */
+  async execUnlocked(sql: string, params: Params | undefined, inTx: boolean): Promise<StatementOutcome & { lastInsertRowid: number | bigint; lsn: bigint }> {
+    let affected = 0;
+    let durable: Promise<void> | undefined;
+    let last: StatementOutcome = {};
+    for (const st of this.statements(sql)) {
+      if (inTx) checkInTransaction(st.parsed.statement);
+      last = await this.runStatement(st, params);
+      if (last.rowsAffected !== undefined) affected = last.rowsAffected;
+      if (last.durable) durable = last.durable;
+    }
+    return { ...last, rowsAffected: affected, durable, lastInsertRowid: this.lastInsertRowid, lsn: this.tables.appliedLsn };
+  }
+
+  /** @internal the body of query, run under the lock. */
+  async queryUnlocked(sql: string, params: Params | undefined, inTx: boolean): Promise<StatementOutcome & { lsn: bigint }> {
+    const sts = this.statements(sql);
+    if (sts.length !== 1) throw new DosqlError('MISUSE', `query() takes exactly one statement; got ${sts.length}`);
+    if (inTx) checkInTransaction(sts[0]!.parsed.statement);
+    const r = await this.runStatement(sts[0]!, params);
+    return { ...r, durable: r.durable ?? this.pendingDurability(), lsn: this.tables.appliedLsn };
+  }
+
+  /** @internal */
+  execResult(r: { rowsAffected?: number; lastInsertRowid: number | bigint; lsn: bigint }, options?: CallOptions): ExecResult {
+    return { rowsAffected: r.rowsAffected ?? 0, lastInsertRowid: toSqlValue(r.lastInsertRowid, this.intMode(options)) as number | bigint, lsn: r.lsn };
+  }
+
+  /** @internal */
+  queryResult(r: { columns?: string[]; rows?: Value[][]; lsn: bigint }, options?: CallOptions): QueryResult {
     const mode = this.intMode(options);
-    return { columns, rows: rows.map((r) => r.map((v) => toSqlValue(v, mode))), lsn };
+    return { columns: r.columns ?? [], rows: (r.rows ?? []).map((row) => row.map((v) => toSqlValue(v, mode))), lsn: r.lsn };
   }
 
   async all(sql: string, params?: Params, options?: CallOptions): Promise<Array<Record<string, SqlValue>>> {
@@ -235,24 +302,57 @@ export class Database {
       case 'begin':
         if (this.txn) throw new DosqlError('ERROR', 'cannot start a transaction within a transaction');
         this.txn = new Txn(this.tables);
+        this.txnFromSavepoint = false;
         return {};
-      case 'commit': {
+      case 'commit':
         if (!this.txn) throw new DosqlError('ERROR', 'cannot commit - no transaction is active');
-        const txn = this.txn;
-        this.txn = undefined;
-        return { durable: (await this.commit(txn))?.durable };
-      }
+        return this.endTransaction();
       case 'rollback':
-        if (s.savepoint) throw new DosqlError('ERROR', 'SAVEPOINT is not supported yet');
         if (!this.txn) throw new DosqlError('ERROR', 'cannot rollback - no transaction is active');
+        if (s.savepoint !== undefined) {
+          // ROLLBACK TO undoes everything after the savepoint and keeps the savepoint itself.
+          const i = this.findSavepoint(s.savepoint);
+          this.txn.rollbackTo(this.savepoints[i]!.mark);
+          this.savepoints.length = i + 1;
+          return {};
+        }
         this.txn = undefined;
+        this.savepoints = [];
         return {};
       case 'savepoint':
-      case 'release':
-        throw new DosqlError('ERROR', 'SAVEPOINT is not supported yet');
+        if (!this.txn) {
+          // As in SQLite, a SAVEPOINT outside a transaction begins one, which its RELEASE commits.
+          this.txn = new Txn(this.tables);
+          this.txnFromSavepoint = true;
+        }
+        if (this.savepoints.length >= SAVEPOINTS_MAX) throw new DosqlError('LIMIT_EXCEEDED', `more than SAVEPOINTS_MAX (${SAVEPOINTS_MAX}) nested savepoints`);
+        this.savepoints.push({ name: s.name.toLowerCase(), mark: this.txn.mark() });
+        return {};
+      case 'release': {
+        if (!this.txn) throw new DosqlError('ERROR', `no such savepoint: ${s.name}`);
+        this.savepoints.length = this.findSavepoint(s.name);
+        if (this.savepoints.length === 0 && this.txnFromSavepoint) return this.endTransaction();
+        return {};
+      }
       default:
         return this.runInTransaction(st, s, params);
     }
+  }
+
+  /** Index of the innermost savepoint of that name; DosqlError when there is none. */
+  private findSavepoint(name: string): number {
+    const key = name.toLowerCase();
+    for (let i = this.savepoints.length - 1; i >= 0; i--) if (this.savepoints[i]!.name === key) return i;
+    throw new DosqlError('ERROR', `no such savepoint: ${name}`);
+  }
+
+  /** Commit the open transaction; returns its durability promise (awaited outside the lock). */
+  private async endTransaction(): Promise<StatementOutcome> {
+    const txn = this.txn!;
+    this.txn = undefined;
+    this.savepoints = [];
+    // A promise inside an object, so awaiting this does not wait for durability under the lock.
+    return { durable: (await this.commit(txn))?.durable };
   }
 
   private async runInTransaction(st: CachedStatement, s: Statement, params: Params | undefined): Promise<StatementOutcome> {
@@ -262,7 +362,8 @@ export class Database {
     const mark = txn.mark();
     try {
       const out = await this.runIn(st, s, txn, params);
-      txn.release(mark);
+      // Savepoints may still roll back into this statement; without them its undo is dead weight.
+      if (this.savepoints.length === 0) txn.release(mark);
       if (!autocommit) return out;
       return { ...out, durable: (await this.commit(txn))?.durable };
     } catch (e) {
@@ -352,6 +453,75 @@ export class Database {
   /** @internal for tests: the table materializer and log. */
   get internals(): { tables: TableStore; log: Log; store: ByteStore } {
     return { tables: this.tables, log: this.log, store: this.store };
+  }
+}
+
+export interface TransactionOptions {
+  /** SQLite's BEGIN modes; all behave alike while transactions run one at a time. */
+  mode?: 'deferred' | 'immediate' | 'exclusive';
+  /** SERIALIZABLE (default) or SNAPSHOT; see the method's comment for what holds today. */
+  isolation?: 'serializable' | 'snapshot';
+}
+
+/** What one statement of a batch returns: rows (if any) and the write counts. */
+export interface BatchResult extends QueryResult {
+  rowsAffected: number;
+  lastInsertRowid: number | bigint;
+}
+
+/**
+ * The handle a `db.transaction` callback runs statements through. Valid only until the callback
+ * returns or throws; later calls throw MISUSE. BEGIN, COMMIT and ROLLBACK are refused inside
+ * (SAVEPOINT, RELEASE and ROLLBACK TO are allowed); returning commits, throwing rolls back.
+ */
+export class Transaction {
+  private finished = false;
+  constructor(private readonly db: Database) {}
+
+  async exec(sql: string, params?: Params, options?: CallOptions): Promise<ExecResult> {
+    this.check();
+    return this.db.execResult(await this.db.execUnlocked(sql, params, true), options);
+  }
+  async query(sql: string, params?: Params, options?: CallOptions): Promise<QueryResult> {
+    this.check();
+    return this.db.queryResult(await this.db.queryUnlocked(sql, params, true), options);
+  }
+  async all(sql: string, params?: Params, options?: CallOptions): Promise<Array<Record<string, SqlValue>>> {
+    const r = await this.query(sql, params, options);
+    return r.rows.map((row) => toObject(r.columns, row));
+  }
+  async get(sql: string, params?: Params, options?: CallOptions): Promise<Record<string, SqlValue> | undefined> {
+    const r = await this.query(sql, params, options);
+    return r.rows.length ? toObject(r.columns, r.rows[0]!) : undefined;
+  }
+  /** One statement: its rows and its write counts. */
+  async run(sql: string, params?: Params, options?: CallOptions): Promise<BatchResult> {
+    this.check();
+    const r = await this.db.execUnlocked(sql, params, true);
+    return { ...this.db.queryResult(r, options), ...this.db.execResult(r, options) };
+  }
+  /** @internal */
+  finish(): void {
+    this.finished = true;
+  }
+  private check(): void {
+    if (this.finished) throw new DosqlError('MISUSE', 'the transaction has ended; run statements inside its callback');
+  }
+}
+
+function checkInTransaction(s: Statement): void {
+  const t = s.type;
+  if (t === 'begin' || t === 'commit' || (t === 'rollback' && s.savepoint === undefined)) {
+    throw new DosqlError('MISUSE', `${t.toUpperCase()} inside db.transaction(): return to commit, throw to roll back`);
+  }
+}
+
+function checkTransactionOptions(o: TransactionOptions): void {
+  if (o.mode !== undefined && !['deferred', 'immediate', 'exclusive'].includes(o.mode)) {
+    throw new DosqlError('MISUSE', `transaction mode must be deferred, immediate or exclusive; got ${String(o.mode)}`);
+  }
+  if (o.isolation !== undefined && !['serializable', 'snapshot'].includes(o.isolation)) {
+    throw new DosqlError('MISUSE', `isolation must be serializable or snapshot; got ${String(o.isolation)}`);
   }
 }
 
