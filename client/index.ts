@@ -1,0 +1,349 @@
+/**
+ * The remote client: `connect(url, { token })` returns a `RemoteDatabase` with the embedded
+ * `Database`'s `exec`, `query`, `all`, `get` and `close`, the same result shapes and the same
+ * `DosqlError` codes, talking capnweb RPC to the database's Durable Object (base/api.ts
+ * `DatabaseRpc`). It imports nothing from the engine but `base/`, and runs in Node 20, browsers
+ * and Workers.
+ *
+ * Transports (see client/transport.ts for how each platform opens a socket):
+ * - 'websocket' (the default, except in browsers): one long-lived capnweb session. Calls are
+ *   pipelined on it; a statement is sent once and never retried. When the socket drops, the calls
+ *   in flight reject with CONNECTION ("the call may or may not have run") and the next call opens
+ *   a new socket, retrying the handshake up to `RECONNECT_ATTEMPTS_MAX` times with exponential
+ *   backoff. A refused token (UNAUTHORIZED/FORBIDDEN) is never retried.
+ * - 'http': capnweb HTTP batch. The calls issued in the same macrotask travel in one POST; each
+ *   later call starts a new batch. Nothing is kept open, nothing is retried. In browsers this is
+ *   the default, because a browser WebSocket cannot carry the `Authorization` header (with
+ *   transport 'websocket' a browser sends the token as the `token` query parameter instead).
+ *
+ * Errors: the server returns `WireResult`s (it never throws for bad SQL); a `WireError` becomes a
+ * `DosqlError` with the same code, message, line and column as the embedded database would throw.
+ * An RPC that rejects while the connection is fine is a server bug and surfaces as ERROR.
+ */
+import { RpcSession, type RpcStub } from 'capnweb';
+import type { CallOptions, DatabaseRpc, ExecResult, Params, QueryResult, Row, WireError, WireResult } from '../base/api.js';
+import { DosqlError, ERROR_CODES, assert, type ErrorCode } from '../base/errors.js';
+import type { IntMode, SqlValue } from '../base/values.js';
+import { CLOSE_CODE_NORMAL, HttpBatchTransport, SocketTransport, detectPlatform, openSocket, type Platform } from './transport.js';
+
+export { DosqlError, isDosqlError, type ErrorCode } from '../base/errors.js';
+export type { CallOptions, ExecResult, Params, QueryResult, Row } from '../base/api.js';
+export type { IntMode, SqlValue } from '../base/values.js';
+
+export type Transport = 'websocket' | 'http';
+
+export interface ConnectOptions {
+  /** Bearer token sent with every request (the WebSocket handshake, or each HTTP batch). */
+  token: string;
+  /** How INTEGERs come back unless a call says otherwise: 'number' (default) or 'bigint'. */
+  intMode?: IntMode;
+  /** 'websocket' (default outside browsers, and for ws: URLs) or 'http' (batch; default in browsers). */
+  transport?: Transport;
+}
+
+/** Handshake attempts per call before giving up with CONNECTION. */
+export const RECONNECT_ATTEMPTS_MAX = 4;
+/** Wait before the second attempt; doubles after each further failure. */
+export const RECONNECT_BACKOFF_BASE_MS = 100;
+/** Upper bound of one backoff wait. */
+export const RECONNECT_BACKOFF_MAX_MS = 2_000;
+/** How long one WebSocket handshake may take. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+const URL_PATTERN = /^(https?|wss?):\/\//i;
+
+/** Connect to the database at `url` (http(s) or ws(s), e.g. `http://127.0.0.1:8787/db/mydb`). No I/O until the first call. */
+export function connect(url: string, options: ConnectOptions): RemoteDatabase {
+  return new RemoteDatabase(url, options);
+}
+
+/** A table and its CREATE statement, as the embedded `Database.schema()` returns them. */
+export interface TableSchema {
+  name: string;
+  sql: string;
+}
+
+/**
+ * The contract plus `schema()`, which the DoSQL server offers beyond `DatabaseRpc` for shells
+ * (server/rpc.ts); an older server may lack it.
+ */
+interface ServerRpc extends DatabaseRpc {
+  schema(): Promise<WireResult<TableSchema[]>>;
+}
+
+type RpcMethod = 'exec' | 'query' | 'schema';
+
+interface SocketSession {
+  stub: RpcStub<ServerRpc>;
+  transport: SocketTransport;
+}
+
+export class RemoteDatabase {
+  /** The database URL as http(s), for HTTP batch and messages. */
+  readonly url: string;
+  private readonly wsUrl: string;
+  private readonly token: string;
+  private readonly intMode: IntMode | undefined;
+  private readonly transport: Transport;
+  private readonly platform: Platform;
+  private closed = false;
+  private session: SocketSession | undefined;
+  private connecting: Promise<SocketSession> | undefined;
+  private batch: { stub: RpcStub<ServerRpc>; transport: HttpBatchTransport } | undefined;
+
+  constructor(url: string, options: ConnectOptions) {
+    if (typeof url !== 'string' || !URL_PATTERN.test(url)) {
+      throw new DosqlError('MISUSE', `database URL must start with http://, https://, ws:// or wss://; got ${JSON.stringify(url)}`);
+    }
+    if (!options || typeof options.token !== 'string' || options.token === '') {
+      throw new DosqlError('MISUSE', 'connect() needs options.token (the bearer token)');
+    }
+    if (options.transport !== undefined && options.transport !== 'websocket' && options.transport !== 'http') {
+      throw new DosqlError('MISUSE', `transport must be 'websocket' or 'http'; got ${JSON.stringify(options.transport)}`);
+    }
+    const parsed = new URL(url);
+    const secure = parsed.protocol === 'https:' || parsed.protocol === 'wss:';
+    parsed.protocol = secure ? 'https:' : 'http:';
+    this.url = parsed.href;
+    parsed.protocol = secure ? 'wss:' : 'ws:';
+    this.wsUrl = parsed.href;
+    this.token = options.token;
+    this.intMode = options.intMode;
+    this.platform = detectPlatform();
+    const isWsUrl = /^wss?:/i.test(url);
+    this.transport = options.transport ?? (isWsUrl || this.platform !== 'browser' ? 'websocket' : 'http');
+  }
+
+  /** Run one or more statements; resolves once their commit is durable on the server. */
+  async exec(sql: string, params?: Params, options?: CallOptions): Promise<ExecResult> {
+    const v = await this.call('exec', sql, params, options);
+    return { rowsAffected: v.rowsAffected, lastInsertRowid: v.lastInsertRowid, lsn: v.lsn };
+  }
+
+  /** Run exactly one statement and return its columns and rows. */
+  async query(sql: string, params?: Params, options?: CallOptions): Promise<QueryResult> {
+    const v = await this.call('query', sql, params, options);
+    return { columns: [...v.columns], rows: v.rows.map((r) => r.map(plainValue)), lsn: v.lsn };
+  }
+
+  async all(sql: string, params?: Params, options?: CallOptions): Promise<Row[]> {
+    const r = await this.query(sql, params, options);
+    return r.rows.map((row) => toObject(r.columns, row));
+  }
+
+  async get(sql: string, params?: Params, options?: CallOptions): Promise<Row | undefined> {
+    const r = await this.query(sql, params, options);
+    return r.rows.length ? toObject(r.columns, r.rows[0]!) : undefined;
+  }
+
+  /**
+   * The tables and their CREATE statements, in creation order, like the embedded
+   * `Database.schema()` (async here). Throws DosqlError ERROR when the server does not offer it.
+   */
+  async schema(): Promise<TableSchema[]> {
+    const list = unwrap((await this.rpc('schema', [])) as WireResult<TableSchema[]>);
+    return list.map((t) => ({ name: t.name, sql: t.sql }));
+  }
+
+  /** Close the connection; calls in flight and every later call reject with CLOSED. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const s = this.session;
+    this.session = undefined;
+    if (s) closeSession(s);
+    const pending = this.connecting;
+    if (pending) {
+      this.connecting = undefined;
+      pending.then(closeSession, () => {});
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  // --- internals ------------------------------------------------------------------------------
+
+  private async call<M extends 'exec' | 'query'>(
+    method: M,
+    sql: string,
+    params: Params | undefined,
+    options: CallOptions | undefined,
+  ): Promise<M extends 'exec' ? ExecResult : QueryResult> {
+    this.checkOpen();
+    checkParams(params);
+    const opts: CallOptions = { ...options };
+    if (opts.intMode === undefined && this.intMode !== undefined) opts.intMode = this.intMode;
+    const result = await this.rpc(method, [sql, params ?? undefined, opts]);
+    return unwrap(result as WireResult<ExecResult | QueryResult>) as M extends 'exec' ? ExecResult : QueryResult;
+  }
+
+  /** One RPC on the current connection (or batch); maps transport failures to DosqlErrors. */
+  private async rpc(method: RpcMethod, args: unknown[]): Promise<unknown> {
+    this.checkOpen();
+    let result: unknown;
+    if (this.transport === 'http') {
+      const batch = this.currentBatch();
+      const pending = invoke(batch.stub, method, args);
+      try {
+        result = await pending;
+      } catch (e) {
+        this.checkOpen();
+        if (batch.transport.failure) throw batch.transport.failure;
+        throw remoteFailure(e);
+      }
+    } else {
+      const session = await this.connected();
+      const pending = invoke(session.stub, method, args);
+      try {
+        result = await pending;
+      } catch (e) {
+        this.checkOpen();
+        if (session.transport.failure) {
+          throw new DosqlError('CONNECTION', `connection to ${this.url} lost; the call may or may not have run (${session.transport.failure.message})`, { cause: e });
+        }
+        throw remoteFailure(e);
+      }
+    }
+    this.checkOpen();
+    return result;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new DosqlError('CLOSED', `connection to ${this.url} is closed`);
+  }
+
+  private currentBatch(): { stub: RpcStub<ServerRpc>; transport: HttpBatchTransport } {
+    if (!this.batch || this.batch.transport.sent) {
+      const transport = new HttpBatchTransport(this.url, this.token);
+      const stub = new RpcSession<ServerRpc>(transport).getRemoteMain();
+      this.batch = { stub, transport };
+    }
+    return this.batch;
+  }
+
+  /** The live WebSocket session, opening one (with bounded retries) when there is none. */
+  private connected(): Promise<SocketSession> {
+    if (this.session && !this.session.transport.failure) return Promise.resolve(this.session);
+    this.session = undefined;
+    if (!this.connecting) {
+      const attempt = this.openWithRetries();
+      this.connecting = attempt;
+      attempt.then(
+        (s) => {
+          if (this.connecting !== attempt) return; // closed meanwhile
+          this.connecting = undefined;
+          this.session = s;
+        },
+        () => {
+          if (this.connecting === attempt) this.connecting = undefined;
+        },
+      );
+    }
+    return this.connecting!.then((s) => {
+      this.checkOpen();
+      return s;
+    });
+  }
+
+  private async openWithRetries(): Promise<SocketSession> {
+    let lastError: DosqlError | undefined;
+    for (let attempt = 0; attempt < RECONNECT_ATTEMPTS_MAX; attempt++) {
+      if (attempt > 0) await sleep(Math.min(RECONNECT_BACKOFF_BASE_MS * 2 ** (attempt - 1), RECONNECT_BACKOFF_MAX_MS));
+      this.checkOpen();
+      try {
+        const socket = await openSocket(this.wsUrl, this.token, this.platform, HANDSHAKE_TIMEOUT_MS);
+        const transport = new SocketTransport(socket, () => {
+          if (this.session?.transport === transport) this.session = undefined;
+        });
+        const stub = new RpcSession<ServerRpc>(transport).getRemoteMain();
+        return { stub, transport };
+      } catch (e) {
+        const err = e instanceof DosqlError ? e : new DosqlError('CONNECTION', `cannot reach ${this.url}: ${(e as Error).message}`, { cause: e });
+        if (err.code !== 'CONNECTION') throw err; // a refused token will not get better by retrying
+        lastError = err;
+      }
+    }
+    assert(lastError, 'a failed connection attempt leaves its error');
+    throw new DosqlError('CONNECTION', `${lastError.message} (gave up after ${RECONNECT_ATTEMPTS_MAX} attempts)`, { cause: lastError });
+  }
+}
+
+/** Start the RPC; a value capnweb cannot send (a class instance, a symbol) is the caller's MISMATCH. */
+function invoke(stub: RpcStub<ServerRpc>, method: RpcMethod, args: unknown[]): Promise<unknown> {
+  try {
+    const f = stub[method] as unknown as (...a: unknown[]) => PromiseLike<unknown>;
+    return Promise.resolve(f(...args));
+  } catch (e) {
+    return Promise.reject(new DosqlError('MISMATCH', `a parameter cannot be sent to the server: ${(e as Error).message}`, { cause: e }));
+  }
+}
+
+/**
+ * Functions would travel as callable stubs (the server could call back into the client): refuse
+ * them here with the embedded database's MISMATCH message instead.
+ */
+function checkParams(params: Params | undefined): void {
+  if (params === null || typeof params !== 'object') return;
+  const entries = Array.isArray(params) ? params.map((v, i) => [String(i + 1), v] as const) : Object.entries(params);
+  for (const [name, v] of entries) {
+    if (typeof v === 'function' || typeof v === 'symbol') {
+      throw new DosqlError('MISMATCH', `parameter ${name} has a type that cannot be bound (${typeof v})`);
+    }
+  }
+}
+
+function closeSession(s: SocketSession): void {
+  try {
+    s.transport.socket.close(CLOSE_CODE_NORMAL, 'client closed');
+  } catch {
+    // already closed
+  }
+}
+
+/** A rejected RPC on a healthy connection: the server threw instead of returning a WireResult. */
+function remoteFailure(e: unknown): DosqlError {
+  if (e instanceof DosqlError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof TypeError && /serializ|cannot be (passed|sent)|not.*supported/i.test(message)) {
+    return new DosqlError('MISMATCH', `a parameter cannot be sent to the server: ${message}`, { cause: e });
+  }
+  return new DosqlError('ERROR', `server failed: ${message}`, { cause: e });
+}
+
+const POSITION_SUFFIX = /\s\(line \d+, column \d+\)$/;
+
+/** Rebuild the DosqlError the server's database threw, with the same code, message and position. */
+export function fromWireError(w: WireError): DosqlError {
+  const code: ErrorCode = (ERROR_CODES as readonly string[]).includes(w?.code) ? w.code : 'ERROR';
+  const message = typeof w?.message === 'string' ? w.message : 'unknown server error';
+  if (typeof w.line === 'number' && typeof w.column === 'number') {
+    // The embedded DosqlError appends the position to its message; keep exactly one copy.
+    return new DosqlError(code, message.replace(POSITION_SUFFIX, ''), { position: { line: w.line, column: w.column, offset: 0 } });
+  }
+  return new DosqlError(code, message);
+}
+
+function unwrap<T>(r: WireResult<T>): T {
+  if (r && typeof r === 'object' && 'ok' in r) {
+    if (r.ok) return r.value;
+    throw fromWireError(r.error);
+  }
+  throw new DosqlError('ERROR', 'server answered with something that is not a WireResult');
+}
+
+/** BLOBs arrive as whatever the platform decodes bytes into (a Buffer in Node): hand out a plain Uint8Array like the embedded database. */
+function plainValue(v: SqlValue): SqlValue {
+  return v instanceof Uint8Array && v.constructor !== Uint8Array ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : v;
+}
+
+function toObject(columns: string[], row: SqlValue[]): Row {
+  const o: Row = {};
+  for (let i = 0; i < columns.length; i++) o[columns[i]!] = row[i]!;
+  return o;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,160 @@
+/**
+ * A minimal DoSQL server in Node for the client's tests: what the Durable Object serves, on a
+ * loopback port. Each database URL `/db/<name>` serves capnweb RPC over WebSocket (the upgrade)
+ * and over HTTP batch (POST), with an RpcTarget that wraps an embedded `Database` and returns
+ * `WireResult`s, never throwing for bad SQL. Bearer-token auth: a missing or wrong token is 401,
+ * a token for another database is 403.
+ *
+ * Test hooks: SQL containing `/*hang*\/` never answers (a call in flight), and `dropSockets()`
+ * cuts every WebSocket, as a server restart or network failure would.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { RpcSession, RpcTarget, nodeHttpBatchRpcResponse } from 'capnweb';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { CallOptions, DatabaseRpc, ExecResult, Params, QueryResult, WireResult } from '../../base/api.js';
+import { DosqlError } from '../../base/errors.js';
+import { Database } from '../../query/database.js';
+import { SocketTransport, type SocketLike } from '../../client/transport.js';
+
+export const HANG_MARKER = '/*hang*/';
+
+/** Run a database call and turn a thrown DosqlError into `{ ok: false, error }`, as the server does. */
+export async function toWire<T>(f: () => Promise<T>): Promise<WireResult<T>> {
+  try {
+    return { ok: true, value: await f() };
+  } catch (e) {
+    if (!(e instanceof DosqlError)) throw e;
+    const error: { code: DosqlError['code']; message: string; line?: number; column?: number } = { code: e.code, message: e.message };
+    if (e.line !== undefined) error.line = e.line;
+    if (e.column !== undefined) error.column = e.column;
+    return { ok: false, error };
+  }
+}
+
+class DatabaseTarget extends RpcTarget implements DatabaseRpc {
+  constructor(
+    private readonly db: Database,
+    private readonly onHang: () => void,
+    /** False: act like an engine without `sqlite_schema` (before it existed). */
+    private readonly sqliteSchema = true,
+  ) {
+    super();
+  }
+  exec(sql: string, params?: Params, options?: CallOptions): Promise<WireResult<ExecResult>> {
+    return toWire(() => this.db.exec(sql, params, options));
+  }
+  query(sql: string, params?: Params, options?: CallOptions): Promise<WireResult<QueryResult>> {
+    if (typeof sql === 'string' && sql.includes(HANG_MARKER)) {
+      this.onHang();
+      return new Promise(() => {});
+    }
+    if (!this.sqliteSchema && typeof sql === 'string' && /sqlite_(schema|master)/i.test(sql)) {
+      return Promise.resolve({ ok: false, error: { code: 'NO_SUCH_TABLE', message: 'no such table: sqlite_schema' } });
+    }
+    return toWire(() => this.db.query(sql, params, options));
+  }
+}
+
+/** The real server also offers `schema()` beyond the contract (server/rpc.ts). */
+class DatabaseTargetWithSchema extends DatabaseTarget {
+  constructor(
+    private readonly database: Database,
+    onHang: () => void,
+    sqliteSchema: boolean,
+  ) {
+    super(database, onHang, sqliteSchema);
+  }
+  schema(): Promise<WireResult<Array<{ name: string; sql: string }>>> {
+    return toWire(async () => this.database.schema());
+  }
+}
+
+export interface TestServer {
+  /** `http://127.0.0.1:<port>` */
+  origin: string;
+  token: string;
+  /** Resolves when a `/*hang*\/` call has reached the server. */
+  hung(): Promise<void>;
+  dropSockets(): void;
+  /** Number of WebSocket handshakes accepted so far. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(token = 'test-token', options: { schemaRpc?: boolean; sqliteSchema?: boolean } = {}): Promise<TestServer> {
+  const databases = new Map<string, Database>();
+  const sockets = new Set<WebSocket>();
+  let accepted = 0;
+  let hangWaiters: Array<() => void> = [];
+  const onHang = (): void => {
+    for (const w of hangWaiters) w();
+    hangWaiters = [];
+  };
+
+  async function target(name: string): Promise<DatabaseTarget> {
+    let db = databases.get(name);
+    if (!db) {
+      db = await Database.open();
+      databases.set(name, db);
+    }
+    const sqliteSchema = options.sqliteSchema !== false;
+    return options.schemaRpc === false ? new DatabaseTarget(db, onHang, sqliteSchema) : new DatabaseTargetWithSchema(db, onHang, sqliteSchema);
+  }
+
+  /** 0 when allowed, else the HTTP status; the token `other-db-token` may only use `/db/other`. */
+  function authorize(req: IncomingMessage, name: string): number {
+    const header = req.headers.authorization ?? '';
+    if (header === `Bearer ${token}`) return 0;
+    if (header === 'Bearer other-db-token') return name === 'other' ? 0 : 403;
+    return 401;
+  }
+
+  function dbName(req: IncomingMessage): string | undefined {
+    const m = /^\/db\/([A-Za-z0-9_-]+)\/?(\?.*)?$/.exec(req.url ?? '');
+    return m?.[1];
+  }
+
+  const http: Server = createServer((req, res) => {
+    const name = dbName(req);
+    if (!name) return void res.writeHead(404).end('not found');
+    const status = authorize(req, name);
+    if (status) return void res.writeHead(status).end(status === 401 ? 'bad token' : 'forbidden');
+    void target(name).then((t) => nodeHttpBatchRpcResponse(req, res, t));
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  http.on('upgrade', (req, socket, head) => {
+    const name = dbName(req);
+    const status = name ? authorize(req, name) : 404;
+    if (status) {
+      socket.end(`HTTP/1.1 ${status} Refused\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      accepted++;
+      sockets.add(ws);
+      ws.on('close', () => sockets.delete(ws));
+      const transport = new SocketTransport(ws as unknown as SocketLike); // listen before the first message
+      void target(name!).then((t) => new RpcSession(transport, t));
+    });
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const port = (http.address() as AddressInfo).port;
+
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    token,
+    hung: () => new Promise((r) => hangWaiters.push(r)),
+    dropSockets() {
+      for (const s of sockets) s.terminate();
+    },
+    connections: () => accepted,
+    async close() {
+      for (const s of sockets) s.terminate();
+      wss.close();
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+      for (const db of databases.values()) await db.close();
+    },
+  };
+}
