@@ -30,7 +30,15 @@ export type Row = Record<string, SqlValue>;
 /** Per-call options, the same embedded and remote (later issues add `asOf`). */
 export interface CallOptions {
   intMode?: IntMode;
+  /**
+   * Read the whole statement as of a past commit: `{ lsn }` (the state right after the commit at
+   * that LSN) or `{ timestamp }` (Date, ISO-8601 string or Unix ms: the last commit at or before
+   * it). Reads only; the result's `lsn` is the LSN read at.
+   */
+  asOf?: AsOf;
 }
+
+export type AsOf = { lsn: bigint | number } | { timestamp: Date | string | number };
 
 /** An error as it crosses the wire: the client rebuilds a `DosqlError` from it. */
 export interface WireError {

@@ -11,6 +11,18 @@
  * UNIQUE constraints each get a tree from the encoded constrained values to `[rowid]`. A row with a
  * NULL in a constrained column has no entry there: in SQL, NULLs never collide.
  *
+ * Versions. Every past state stays readable (time travel) without replaying the log, the way
+ * temporal tables keep a current table and a history table:
+ *
+ *   current  key                      -> [rowid, ...columns, fromLsn, fromHlc]
+ *   history  key + hex16(toLsn)       -> [rowid, ...columns, fromLsn, fromHlc, toLsn, toHlc]
+ *
+ * A version is valid for fromLsn <= L < toLsn (the commit that wrote it, the one that replaced or
+ * deleted it). An update or delete moves the replaced version to history. A read AS OF L looks at
+ * the current version first (visible when fromLsn <= L) and otherwise seeks the history to the
+ * first version of that key ending after L: one more B-tree seek than a current read, whatever
+ * the length of the log. Scans skip from key to key in the history the same way.
+ *
  * Persistence. All trees share one PageStore (copy-on-write pages, see btree/). A checkpoint
  * flushes the dirty pages and then writes one meta record holding the roots, the catalog, the
  * largest rowid per table and `appliedLsn`; the meta write is the atomic commit point. Meta
@@ -18,7 +30,7 @@
  */
 import { DosqlError, assert } from '../base/errors.js';
 import { pack, unpack } from '../base/codec.js';
-import type { Value } from '../base/values.js';
+import { int, type Value } from '../base/values.js';
 import type { ByteStore } from '../storage/types.js';
 import { crc32 } from '../storage/crc32.js';
 import type { Change, CommittedTxn, Lsn, TableDef } from '../log/types.js';
@@ -43,6 +55,8 @@ export interface TableStoreOptions {
 /** Per-table physical state: its trees and the rowid high-water mark. */
 export interface TableTrees {
   rows: BTree;
+  /** Replaced and deleted versions, keyed by row key + hex16(toLsn); see the module header. */
+  history: BTree;
   /** One tree per `TableDef.uniques` entry, same order. */
   uniques: BTree[];
   /** Largest rowid ever stored (SQLite picks max + 1 for the next insert); 0 when empty. */
@@ -54,7 +68,7 @@ interface MetaRecord {
   /** The page store's id counter at the checkpoint: ids at or above it are orphans. */
   nextPageId: number;
   catalog: CatalogState;
-  tables: Array<{ id: number; root: number; uniques: number[]; maxRowid: number | bigint }>;
+  tables: Array<{ id: number; root: number; history: number; uniques: number[]; maxRowid: number | bigint }>;
 }
 
 export class TableStore implements Materializer {
@@ -79,6 +93,7 @@ export class TableStore implements Materializer {
     for (const t of meta?.tables ?? []) {
       this.trees.set(t.id, {
         rows: BTree.open(pages, t.root),
+        history: BTree.open(pages, t.history),
         uniques: t.uniques.map((r) => BTree.open(pages, r)),
         maxRowid: t.maxRowid,
       });
@@ -109,11 +124,46 @@ export class TableStore implements Materializer {
     return t;
   }
 
+  // --- versioned reads ----------------------------------------------------------------------
+
+  /** The version of the row under `key` that was current at `lsn` (current-record layout). */
+  async getAsOf(def: TableDef, key: string, lsn: Lsn): Promise<Value[] | undefined> {
+    const t = this.table(def.id);
+    const from = def.columns.length + 1;
+    const cur = await t.rows.get(key);
+    if (cur && toLsn(cur[from]!) <= lsn) return cur;
+    return firstVisible(t.history, key, lsn, from);
+  }
+
+  /** Rows of a key range as they were at `lsn`, in key order. */
+  async *scanAsOf(def: TableDef, range: KeyRange, lsn: Lsn): AsyncGenerator<Value[]> {
+    const t = this.table(def.id);
+    const from = def.columns.length + 1;
+    const current = filterVisible(t.rows.scan(range), from, lsn);
+    for await (const [, rec] of mergeByKey(current, visibleHistory(t.history, range, lsn, from))) yield rec;
+  }
+
+  /**
+   * Every version of the rows in a key range that was current at some point in [fromLsn, toLsn],
+   * oldest first per key, as `[rowid, ...columns, fromLsn, fromHlc, toLsn | null, toHlc | null]`.
+   */
+  async *versions(def: TableDef, range: KeyRange, fromLsn: Lsn, to: Lsn): AsyncGenerator<Value[]> {
+    const t = this.table(def.id);
+    const from = def.columns.length + 1;
+    const overlaps = (rec: Value[]): boolean =>
+      toLsn(rec[from]!) <= to && (rec[from + 2] === null || toLsn(rec[from + 2]!) > fromLsn);
+    const hist = historyRange(t.history, range);
+    const cur = mapKeys(t.rows.scan(range), (k) => k + HISTORY_KEY_END, (v) => [...v, null, null]);
+    for await (const [, rec] of mergeByKey(hist, cur)) if (overlaps(rec)) yield rec;
+  }
+
   async apply(txn: CommittedTxn): Promise<void> {
     if (txn.commitLsn <= this.appliedLsn) return;
+    const version: Version = [int(txn.commitLsn), int(txn.hlc)];
     for (const change of txn.changes) {
       // Inserts into cached pages complete synchronously; await only what needs I/O.
-      const pending = change.op === 'insert' ? this.putRow(change.table, change.rowid, change.row) : this.applyChange(change, txn.commitLsn);
+      const pending =
+        change.op === 'insert' ? this.putRow(change.table, change.rowid, change.row, version) : this.applyChange(change, txn.commitLsn, version);
       if (pending) await pending;
     }
     this.appliedLsn = txn.commitLsn;
@@ -128,6 +178,7 @@ export class TableStore implements Materializer {
       tables: [...this.trees].map(([id, t]) => ({
         id,
         root: t.rows.rootId,
+        history: t.history.rootId,
         uniques: t.uniques.map((u) => u.rootId),
         maxRowid: t.maxRowid,
       })),
@@ -137,12 +188,13 @@ export class TableStore implements Materializer {
     this.checkpointLsn = this.appliedLsn;
   }
 
-  private async applyChange(c: Change, lsn: Lsn): Promise<void> {
+  private async applyChange(c: Change, lsn: Lsn, version: Version): Promise<void> {
     switch (c.op) {
       case 'create_table':
         this.catalog.create(c.table, lsn);
         this.trees.set(c.table.id, {
           rows: BTree.create(this.pages),
+          history: BTree.create(this.pages),
           uniques: c.table.uniques.map(() => BTree.create(this.pages)),
           maxRowid: 0,
         });
@@ -150,26 +202,27 @@ export class TableStore implements Materializer {
       case 'drop_table': {
         const t = this.table(c.table);
         await t.rows.drop();
+        await t.history.drop();
         for (const u of t.uniques) await u.drop();
         this.trees.delete(c.table);
         this.catalog.drop(c.table, lsn);
         return;
       }
       case 'insert':
-        return this.putRow(c.table, c.rowid, c.row);
+        return this.putRow(c.table, c.rowid, c.row, version);
       case 'delete':
-        return this.deleteRow(c.table, c.rowid, c.before);
+        return this.deleteRow(c.table, c.rowid, c.before, version);
       case 'update':
-        await this.deleteRow(c.table, c.rowid, c.before);
-        return this.putRow(c.table, c.rowid, c.row);
+        await this.deleteRow(c.table, c.rowid, c.before, version);
+        return this.putRow(c.table, c.rowid, c.row, version);
     }
   }
 
-  private putRow(tableId: number, rowid: number | bigint, row: Value[]): void | Promise<void> {
+  private putRow(tableId: number, rowid: number | bigint, row: Value[], version: Version): void | Promise<void> {
     const def = this.def(tableId);
     const t = this.table(tableId);
     if (rowid > t.maxRowid) t.maxRowid = rowid;
-    const stored = [rowid, ...row];
+    const stored = [rowid, ...row, version[0], version[1]];
     const pending = t.rows.put(rowKey(def, rowid, row), stored);
     if (pending || def.uniques.length) return this.putUniques(def, t, rowid, row, pending);
   }
@@ -182,11 +235,15 @@ export class TableStore implements Materializer {
     }
   }
 
-  private async deleteRow(tableId: number, rowid: number | bigint, before: Value[]): Promise<void> {
+  /** Remove the current version and keep it in history, ended by `version`'s commit. */
+  private async deleteRow(tableId: number, rowid: number | bigint, before: Value[], version: Version): Promise<void> {
     const def = this.def(tableId);
     const t = this.table(tableId);
-    const found = await t.rows.delete(rowKey(def, rowid, before));
-    if (!found) throw new DosqlError('CORRUPT', `log deletes a row of table ${def.name} that is not there`);
+    const key = rowKey(def, rowid, before);
+    const old = await t.rows.get(key);
+    if (!old) throw new DosqlError('CORRUPT', `log deletes a row of table ${def.name} that is not there`);
+    await t.rows.delete(key);
+    await t.history.put(historyKey(key, BigInt(version[0])), [...old, version[0], version[1]]);
     for (let i = 0; i < def.uniques.length; i++) {
       const k = uniqueKey(def, i, before);
       if (k !== undefined) await t.uniques[i]!.delete(k);
@@ -198,6 +255,95 @@ export class TableStore implements Materializer {
     if (!def) throw new DosqlError('CORRUPT', `log refers to unknown table id ${id}`);
     return def;
   }
+}
+
+export interface KeyRange {
+  lo?: string;
+  hi?: string;
+  loInclusive?: boolean;
+  hiInclusive?: boolean;
+}
+
+function toLsn(v: Value): bigint {
+  return typeof v === 'bigint' ? v : BigInt(v as number);
+}
+
+/** The first version of `key` in history ending after `lsn`, if it had begun by then. */
+async function firstVisible(history: BTree, key: string, lsn: Lsn, from: number): Promise<Value[] | undefined> {
+  for await (const [, v] of history.scan({ lo: historyKey(key, lsn + 1n), hi: key + HISTORY_KEY_END, hiInclusive: false })) {
+    return toLsn(v[from]!) <= lsn ? v.slice(0, from + 2) : undefined;
+  }
+  return undefined;
+}
+
+async function* filterVisible(rows: AsyncIterable<[string, Value[]]>, from: number, lsn: Lsn): AsyncGenerator<[string, Value[]]> {
+  for await (const e of rows) if (toLsn(e[1][from]!) <= lsn) yield e;
+}
+
+/**
+ * Skip-scan of history: for each row key in the range, one seek to its version at `lsn`; cost per
+ * key is two seeks however many versions the key has.
+ */
+async function* visibleHistory(history: BTree, range: KeyRange, lsn: Lsn, from: number): AsyncGenerator<[string, Value[]]> {
+  let lo = range.lo === undefined ? undefined : range.loInclusive === false ? range.lo + HISTORY_KEY_END : range.lo;
+  for (let keys = 0; keys < Number.MAX_SAFE_INTEGER; keys++) {
+    let next: string | undefined;
+    for await (const [hk] of history.scan({ lo })) {
+      next = hk.slice(0, -LSN_SUFFIX_CHARS);
+      break;
+    }
+    if (next === undefined || !belowHi(next, range)) return;
+    const v = await firstVisible(history, next, lsn, from);
+    if (v) yield [next, v];
+    lo = next + HISTORY_KEY_END;
+  }
+}
+
+function belowHi(key: string, range: KeyRange): boolean {
+  if (range.hi === undefined) return true;
+  return range.hiInclusive === false ? key < range.hi : key <= range.hi;
+}
+
+/** All history entries of the rows in a key range, keyed by their full history key. */
+async function* historyRange(history: BTree, range: KeyRange): AsyncGenerator<[string, Value[]]> {
+  const lo = range.lo === undefined ? undefined : range.loInclusive === false ? range.lo + HISTORY_KEY_END : range.lo;
+  const hi = range.hi === undefined ? undefined : range.hiInclusive === false ? range.hi : range.hi + HISTORY_KEY_END;
+  yield* history.scan({ lo, hi, hiInclusive: false });
+}
+
+async function* mapKeys(
+  rows: AsyncIterable<[string, Value[]]>,
+  key: (k: string) => string,
+  value: (v: Value[]) => Value[],
+): AsyncGenerator<[string, Value[]]> {
+  for await (const [k, v] of rows) yield [key(k), value(v)];
+}
+
+/** Merge two key-ordered streams (keys never equal across them) into one, yielding records. */
+async function* mergeByKey(a: AsyncIterator<[string, Value[]]> & AsyncIterable<[string, Value[]]>, b: AsyncIterator<[string, Value[]]> & AsyncIterable<[string, Value[]]>): AsyncGenerator<[string, Value[]]> {
+  let x = await a.next();
+  let y = await b.next();
+  while (!x.done || !y.done) {
+    if (y.done || (!x.done && x.value[0] < y.value[0])) {
+      yield x.value;
+      x = await a.next();
+    } else {
+      yield y.value;
+      y = await b.next();
+    }
+  }
+}
+
+/** A commit's [LSN, HLC] as stored in version fields (numbers when safe, else bigints). */
+type Version = [number | bigint, number | bigint];
+
+/** Width of the hex LSN suffix of history keys: fixed, so keys of one row sort by toLsn. */
+const LSN_SUFFIX_CHARS = 16;
+/** Sorts after every hex suffix: `key + HISTORY_KEY_END` bounds all versions of `key`. */
+const HISTORY_KEY_END = 'g';
+
+export function historyKey(key: string, toLsn: bigint): string {
+  return key + toLsn.toString(16).padStart(LSN_SUFFIX_CHARS, '0');
 }
 
 function encodeMeta(meta: MetaRecord): Uint8Array {

@@ -18,7 +18,7 @@
  * Opening replays the log from the materializer's checkpoint; checkpoints are taken once enough
  * changes have accumulated, and on close.
  */
-import type { CallOptions, ExecResult, Params, QueryResult } from '../base/api.js';
+import type { AsOf, CallOptions, ExecResult, Params, QueryResult } from '../base/api.js';
 import { DosqlError, type ErrorCode } from '../base/errors.js';
 import { fromParam, toSqlValue, type IntMode, type SqlValue, type Value } from '../base/values.js';
 import { MemoryStore } from '../storage/memory.js';
@@ -34,6 +34,7 @@ import { parse } from './parser.js';
 import type { Env } from './scope.js';
 import { compileSelect, type PlanContext, type SelectPlan, type SelectRun } from './select.js';
 import { Txn, type TxnMark } from './txn.js';
+import { lsnValue, timestampMs } from './temporal.js';
 
 
 export interface OpenOptions {
@@ -130,7 +131,7 @@ export class Database {
   }
 
   async query(sql: string, params?: Params, options?: CallOptions): Promise<QueryResult> {
-    const r = await this.locked(() => this.queryUnlocked(sql, params, false));
+    const r = await this.locked(() => this.queryUnlocked(sql, params, false, options?.asOf));
     if (r.durable) await r.durable;
     return this.queryResult(r, options);
   }
@@ -191,12 +192,34 @@ export class Database {
   }
 
   /** @internal the body of query, run under the lock. */
-  async queryUnlocked(sql: string, params: Params | undefined, inTx: boolean): Promise<StatementOutcome & { lsn: bigint }> {
+  async queryUnlocked(sql: string, params: Params | undefined, inTx: boolean, asOf?: AsOf): Promise<StatementOutcome & { lsn: bigint }> {
     const sts = this.statements(sql);
     if (sts.length !== 1) throw new DosqlError('MISUSE', `query() takes exactly one statement; got ${sts.length}`);
-    if (inTx) checkInTransaction(sts[0]!.parsed.statement);
-    const r = await this.runStatement(sts[0]!, params);
+    const st = sts[0]!;
+    if (inTx) checkInTransaction(st.parsed.statement);
+    if (asOf !== undefined) {
+      if (st.parsed.statement.type !== 'select') throw new DosqlError('MISUSE', 'asOf applies to reads (SELECT) only');
+      const lsn = await this.resolveAsOf(asOf);
+      const r = await this.runIn(st, st.parsed.statement, this.txn ?? this.readTxn, params, lsn);
+      return { ...r, lsn };
+    }
+    const r = await this.runStatement(st, params);
     return { ...r, durable: r.durable ?? this.pendingDurability(), lsn: this.tables.appliedLsn };
+  }
+
+  /** The LSN an `asOf` option names, checked against what can be read. */
+  private async resolveAsOf(asOf: AsOf): Promise<bigint> {
+    if (typeof asOf !== 'object' || asOf === null) throw new DosqlError('MISUSE', 'asOf must be { lsn } or { timestamp }');
+    if ('lsn' in asOf) return this.checkAsOf(lsnValue(typeof asOf.lsn === 'bigint' ? asOf.lsn : Number(asOf.lsn)));
+    if ('timestamp' in asOf) return this.checkAsOf(await this.log.lsnAtTimestamp(timestampMs(asOf.timestamp)));
+    throw new DosqlError('MISUSE', 'asOf must be { lsn } or { timestamp }');
+  }
+
+  /** A time-travel LSN must name a committed state that is still retained. */
+  private checkAsOf(lsn: bigint): bigint {
+    const last = this.tables.appliedLsn;
+    if (lsn > last) throw new DosqlError('RANGE', `LSN ${lsn} is after the last commit (LSN ${last})`);
+    return lsn;
   }
 
   /** @internal */
@@ -372,11 +395,19 @@ export class Database {
     }
   }
 
-  private async runIn(st: CachedStatement, s: Statement, txn: Txn, params: Params | undefined): Promise<StatementOutcome> {
+  private async runIn(st: CachedStatement, s: Statement, txn: Txn, params: Params | undefined, asOf?: bigint): Promise<StatementOutcome> {
     // Only compilation (a plan-cache miss, DDL) needs the planning context.
     const cx = (): PlanContext => this.planContext(st, txn);
     const bound = bindParams(st.parsed, params);
-    const run: SelectRun = { params: bound, txn, random: randomInt64, now: Date.now };
+    const run: SelectRun = {
+      params: bound,
+      txn,
+      random: randomInt64,
+      now: Date.now,
+      asOf,
+      checkAsOf: (lsn) => this.checkAsOf(lsn),
+      lsnAtTimestamp: (ms) => this.log.lsnAtTimestamp(ms),
+    };
     const env: Env = { rows: [], outer: undefined, agg: undefined, run };
     switch (s.type) {
       case 'select': {
@@ -484,7 +515,7 @@ export class Transaction {
   }
   async query(sql: string, params?: Params, options?: CallOptions): Promise<QueryResult> {
     this.check();
-    return this.db.queryResult(await this.db.queryUnlocked(sql, params, true), options);
+    return this.db.queryResult(await this.db.queryUnlocked(sql, params, true, options?.asOf), options);
   }
   async all(sql: string, params?: Params, options?: CallOptions): Promise<Array<Record<string, SqlValue>>> {
     const r = await this.query(sql, params, options);

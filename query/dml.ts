@@ -16,7 +16,7 @@ import { parseOne } from './parser.js';
 import { rowKey, uniqueKey } from '../materializers/tables.js';
 import { Scope, type Env } from './scope.js';
 import { compileSelect, compileTable, type PlanContext, type SelectRun } from './select.js';
-import type { StoredRow } from './txn.js';
+import { columnsOf, type StoredRow } from './txn.js';
 import * as V from './values/index.js';
 
 export interface DmlResult {
@@ -166,7 +166,7 @@ async function insertOne(
   if (existing) {
     if (action === 'IGNORE') return undefined;
     if (action !== 'REPLACE') throw uniqueError(def, def.primaryKey.length ? def.primaryKey : [def.rowidColumn]);
-    txn.deleteRow(def, existing[0] as number | bigint, existing.slice(1));
+    txn.deleteRow(def, existing[0] as number | bigint, columnsOf(def, existing));
   }
   for (let u = 0; u < def.uniques.length; u++) {
     const k = uniqueKey(def, u, row);
@@ -176,7 +176,7 @@ async function insertOne(
     if (action === 'IGNORE') return undefined;
     if (action !== 'REPLACE') throw uniqueError(def, def.uniques[u]!);
     const victim = await findByRowid(def, owner, txn);
-    if (victim) txn.deleteRow(def, owner, victim.slice(1));
+    if (victim) txn.deleteRow(def, owner, columnsOf(def, victim));
   }
   txn.insertRow(def, rowid, row);
   return rowid;
@@ -255,8 +255,8 @@ export function compileUpdate(stmt: UpdateStmt, cx: PlanContext): DmlPlan {
 
 async function updateOne(def: TableDef, rec: StoredRow, next: Value[], action: ConflictAction, txn: SelectRun['txn']): Promise<boolean> {
   const oldRowid = rec[0] as number | bigint;
-  const before = rec.slice(1);
-  const row = next.slice(1);
+  const before = columnsOf(def, rec);
+  const row = columnsOf(def, next);
   prepareRow(def, row);
   let rowid: number | bigint = def.rowidColumn >= 0 ? toRowid(row[def.rowidColumn] ?? oldRowid) : toRowid(next[0] ?? oldRowid);
   if (def.rowidColumn >= 0) row[def.rowidColumn] = rowid;
@@ -268,7 +268,7 @@ async function updateOne(def: TableDef, rec: StoredRow, next: Value[], action: C
     if (clash) {
       if (action === 'IGNORE') return false;
       if (action !== 'REPLACE') throw uniqueError(def, def.primaryKey.length ? def.primaryKey : [def.rowidColumn]);
-      txn.deleteRow(def, clash[0] as number | bigint, clash.slice(1));
+      txn.deleteRow(def, clash[0] as number | bigint, columnsOf(def, clash));
     }
   }
   for (let u = 0; u < def.uniques.length; u++) {
@@ -279,7 +279,7 @@ async function updateOne(def: TableDef, rec: StoredRow, next: Value[], action: C
     if (action === 'IGNORE') return false;
     if (action !== 'REPLACE') throw uniqueError(def, def.uniques[u]!);
     const victim = await findByRowid(def, owner, txn);
-    if (victim) txn.deleteRow(def, owner, victim.slice(1));
+    if (victim) txn.deleteRow(def, owner, columnsOf(def, victim));
   }
   if (newKey === oldKey && rowid === oldRowid) txn.updateRow(def, rowid, before, row);
   else {
@@ -299,7 +299,7 @@ export function compileDelete(stmt: DeleteStmt, cx: PlanContext): DmlPlan {
     async run(env) {
       const txn = (env.run as SelectRun).txn;
       const rows = await match.collect(env);
-      for (const rec of rows) txn.deleteRow(def, rec[0] as number | bigint, rec.slice(1));
+      for (const rec of rows) txn.deleteRow(def, rec[0] as number | bigint, columnsOf(def, rec));
       return { rowsAffected: rows.length };
     },
   };

@@ -23,11 +23,16 @@ export interface Env {
 /** Per-execution state shared by every Env of one statement run. */
 export interface RunContext {
   params: Value[];
-  /** Results of uncorrelated subqueries, computed once per statement run. */
-  /** Created on first use: most statements have no subquery. */
+  /** Results of uncorrelated subqueries, computed once per run; created on first use. */
   subqueryCache?: Map<unknown, unknown>;
   random: () => bigint;
   now: () => number;
+  /** Statement-wide time travel: table references without their own clause read at this LSN. */
+  asOf?: bigint;
+  /** Checks a time-travel LSN (in range, retained) and returns it; throws DosqlError otherwise. */
+  checkAsOf(lsn: bigint): bigint;
+  /** LSN of the last commit at or before a Unix-ms time (0n before the first commit). */
+  lsnAtTimestamp(ms: number): Promise<bigint>;
 }
 
 export interface Source {

@@ -18,7 +18,8 @@ import type { TableDef } from '../log/types.js';
 import type { BinaryOp, Expr, FromItem, OrderingTerm, ResultColumn, SelectCore, SelectStmt, ValuesCore } from './ast.js';
 import { compileExpr, type AggSpec, type CompileContext, type Compiled, type SubPlan, type SyncFn } from './expr.js';
 import { Scope, type Env, type RunContext, type Source } from './scope.js';
-import type { Txn } from './txn.js';
+import type { KeyRange, Txn } from './txn.js';
+import { PERIOD_COLUMNS, compileSystemTime, periodRow, type TimeSpec } from './temporal.js';
 import * as V from './values/index.js';
 
 /** Planning needs the table definitions visible to the statement. */
@@ -491,13 +492,14 @@ function compileFrom(item: FromItem, scope: Scope, cx: PlanContext, where: Expr 
   }
 }
 
-function tableSource(def: TableDef, name: string, slot: number): Source {
+function tableSource(def: TableDef, name: string, slot: number, periods: boolean): Source {
+  const extra = periods ? PERIOD_COLUMNS : [];
   return {
     name: name.toLowerCase(),
-    columns: def.columns.map((c) => c.name.toLowerCase()),
-    displayNames: def.columns.map((c) => c.name),
-    affinities: def.columns.map((c) => c.affinity),
-    collations: def.columns.map(() => undefined),
+    columns: [...def.columns.map((c) => c.name.toLowerCase()), ...extra],
+    displayNames: [...def.columns.map((c) => c.name), ...extra],
+    affinities: [...def.columns.map((c) => c.affinity), ...extra.map(() => undefined)],
+    collations: [...def.columns.map(() => undefined), ...extra.map(() => undefined)],
     slot,
     offset: 1,
     hasRowid: true,
@@ -506,18 +508,22 @@ function tableSource(def: TableDef, name: string, slot: number): Source {
 }
 
 export function compileTable(item: Extract<FromItem, { kind: 'table' }>, scope: Scope, cx: PlanContext, where: Expr | undefined): Producer {
-  if (item.systemTime) cx.fail('ERROR', 'FOR SYSTEM_TIME is not supported yet', item.pos);
   const def = cx.table(item.name);
   if (!def && SCHEMA_TABLE_NAMES.has(item.name.toLowerCase())) return compileSchemaTable(item.alias ?? item.name, scope);
   if (!def) return cx.fail('NO_SUCH_TABLE', `no such table: ${item.name}`, item.pos);
   const name = item.alias ?? item.name;
   if (scope.hasTable(name)) cx.fail('ERROR', `ambiguous table name: ${name}`, item.pos);
   const slot = scope.slotCount;
-  const source = tableSource(def, name, slot);
+  const clause = item.systemTime ? compileSystemTime(item.systemTime, cx) : undefined;
+  const periods = item.systemTime?.kind === 'between' || item.systemTime?.kind === 'all';
+  const source = tableSource(def, name, slot, periods);
   scope.add(source);
   const access = planAccess(def, source, scope, cx, where);
   return async (env, emit) => {
-    const txn = (env.run as SelectRun).txn;
+    const run = env.run as SelectRun;
+    const txn = run.txn;
+    const time: TimeSpec | undefined = clause ? await clause(env) : run.asOf !== undefined ? { kind: 'as_of', lsn: run.asOf } : undefined;
+    if (time) return readPast(def, access, time, env, slot, emit);
     if (access.kind === 'point') {
       let v = access.value(env);
       if (v instanceof Promise) v = await v;
@@ -536,6 +542,32 @@ export function compileTable(item: Extract<FromItem, { kind: 'table' }>, scope: 
     }
     return true;
   };
+}
+
+/** A table reference reading the past: versioned reads that bypass the transaction's overlay. */
+async function readPast(def: TableDef, access: Access, time: TimeSpec, env: Env, slot: number, emit: Emit): Promise<boolean> {
+  const store = (env.run as SelectRun).txn.store;
+  let range: KeyRange | undefined = {};
+  if (access.kind === 'point') {
+    let v = access.value(env);
+    if (v instanceof Promise) v = await v;
+    if (v === undefined) return true;
+    const key = encodeKey([v]);
+    if (time.kind === 'as_of') {
+      const row = await store.getAsOf(def, key, time.lsn);
+      if (!row) return true;
+      env.rows[slot] = row;
+      return emit();
+    }
+    range = { lo: key, hi: key };
+  } else if (access.kind === 'range') range = await access.range(env);
+  if (range === undefined) return true;
+  const rows = time.kind === 'as_of' ? store.scanAsOf(def, range, time.lsn) : store.versions(def, range, time.from, time.to);
+  for await (const rec of rows) {
+    env.rows[slot] = time.kind === 'as_of' ? rec : periodRow(def, rec);
+    if ((await emit()) === false) return false;
+  }
+  return true;
 }
 
 const SCHEMA_TABLE_NAMES = new Set(['sqlite_schema', 'sqlite_master']);

@@ -18,8 +18,16 @@ import type { Change, TableDef } from '../log/types.js';
 import { NOT_CACHED } from '../materializers/btree/index.js';
 import { rowKey, uniqueKey, type TableStore } from '../materializers/tables.js';
 
-/** `[rowid, ...columns]`, the record layout of materializers/tables.ts. */
+/**
+ * `[rowid, ...columns]` as this layer reads it. Committed records carry more after the columns
+ * (the version's commit LSN and time, see materializers/tables.ts); `columnsOf` cuts them off.
+ */
 export type StoredRow = Value[];
+
+/** The column values of a stored record, without its rowid or version fields. */
+export function columnsOf(def: TableDef, rec: StoredRow): Value[] {
+  return rec.slice(1, 1 + def.columns.length);
+}
 
 interface TableOverlay {
   /** Row key -> stored row, or null for a row deleted by this transaction. */
@@ -55,6 +63,11 @@ export class Txn {
 
   constructor(private readonly tables: TableStore) {
     this.nextTableId = tables.catalog.nextTableId;
+  }
+
+  /** The committed tables this transaction reads through (time travel reads them directly). */
+  get store(): TableStore {
+    return this.tables;
   }
 
   get isEmpty(): boolean {
