@@ -242,10 +242,15 @@ function utf8Length(s: string): number {
 function callOptions(options: unknown): CallOptions | undefined {
   if (options === undefined || options === null) return undefined;
   if (typeof options !== 'object') throw new DosqlError('MISUSE', 'options must be an object');
-  const intMode = (options as { intMode?: unknown }).intMode;
-  if (intMode === undefined) return undefined;
-  if (intMode !== 'number' && intMode !== 'bigint') throw new DosqlError('MISUSE', `intMode must be 'number' or 'bigint'`);
-  return { intMode };
+  const { intMode, asOf } = options as { intMode?: unknown; asOf?: unknown };
+  const out: CallOptions = {};
+  if (intMode !== undefined) {
+    if (intMode !== 'number' && intMode !== 'bigint') throw new DosqlError('MISUSE', `intMode must be 'number' or 'bigint'`);
+    out.intMode = intMode;
+  }
+  // The database checks the shape and range of asOf and answers with its own DosqlError.
+  if (asOf !== undefined) out.asOf = asOf as CallOptions['asOf'];
+  return out;
 }
 
 export function toWireError(e: unknown): WireError {
