@@ -43,7 +43,7 @@ import type { Materializer } from './types.js';
  * carries a crc32, so a torn checkpoint write leaves the previous checkpoint readable (the page
  * store deletes pages only after a meta is durable).
  */
-const META_KEYS = ['tbl-meta-0', 'tbl-meta-1'] as const;
+export const META_KEYS = ['tbl-meta-0', 'tbl-meta-1'] as const;
 /** Prefix of page keys. */
 const PAGE_PREFIX = 'tbl/';
 
@@ -77,6 +77,12 @@ export class TableStore implements Materializer {
   checkpointLsn: Lsn;
   readonly catalog: Catalog;
   private readonly trees = new Map<number, TableTrees>();
+
+  /**
+   * Keep pages that checkpoints retire instead of deleting them: set once the database has
+   * branches, whose base checkpoints still point at them (garbage collection is future work).
+   */
+  retainPages = false;
 
   /** Slot the next checkpoint writes: the one not holding the current checkpoint. */
   private nextSlot: number;
@@ -183,7 +189,7 @@ export class TableStore implements Materializer {
         maxRowid: t.maxRowid,
       })),
     };
-    await this.pages.flush(encodeMeta(meta), META_KEYS[this.nextSlot]!);
+    await this.pages.flush(encodeMeta(meta), META_KEYS[this.nextSlot]!, { retainRetired: this.retainPages });
     this.nextSlot = 1 - this.nextSlot;
     this.checkpointLsn = this.appliedLsn;
   }

@@ -35,6 +35,7 @@ import type { Env } from './scope.js';
 import { compileSelect, type PlanContext, type SelectPlan, type SelectRun } from './select.js';
 import { Txn, type TxnMark } from './txn.js';
 import { lsnValue, timestampMs } from './temporal.js';
+import { checkBranchName, forgetBranch, listBranches, openFork, prepareFork, recordBranch, type BranchInfo } from './branches.js';
 
 
 export interface OpenOptions {
@@ -50,6 +51,12 @@ export interface OpenOptions {
   cacheBytesMax?: number;
   /** Changes applied since the last checkpoint that trigger the next one. */
   checkpointChangesMin?: number;
+  /** Open this branch of the database at `path` (made earlier with `db.branch(name)`). */
+  branch?: string;
+  /** With `storage`: close it when the database closes (default: the caller keeps it open). */
+  closeStorage?: boolean;
+  /** Folder holding this database's branches' stores; defaults to `<path>/branches`. */
+  branchDir?: string;
 }
 
 /** Statements kept parsed and compiled; keyed by SQL text. */
@@ -78,6 +85,8 @@ export type { CallOptions, ExecResult, Params, QueryResult };
 
 export class Database {
   private txn: Txn | undefined;
+  /** Own stores of in-memory branches, kept while this database lives. */
+  private readonly memoryBranches = new Map<string, ByteStore>();
   /** Open savepoints, innermost last. */
   private savepoints: Array<{ name: string; mark: TxnMark }> = [];
   /** Whether the open transaction was begun by a SAVEPOINT (then its last RELEASE commits). */
@@ -105,6 +114,7 @@ export class Database {
   }
 
   static async open(options: OpenOptions = {}): Promise<Database> {
+    if (options.branch !== undefined) return Database.openBranchAt(options);
     const store = options.storage ?? (options.path ? await openFileStore(options.path) : new MemoryStore());
     const log = await Log.open(store, { clock: options.clock });
     const tables = await TableStore.open(store, { cacheBytesMax: options.cacheBytesMax });
@@ -112,7 +122,24 @@ export class Database {
       throw new DosqlError('CORRUPT', `table checkpoint at LSN ${tables.appliedLsn} is ahead of the log (last LSN ${log.lastLsn})`);
     }
     for await (const txn of log.read(tables.appliedLsn + 1n)) await tables.apply(txn);
-    return new Database(store, log, tables, options, options.storage === undefined);
+    // Branches' base checkpoints may use pages this database's checkpoints retire: keep them.
+    if ((await listBranches(store)).length) tables.retainPages = true;
+    return new Database(store, log, tables, options, options.storage === undefined || options.closeStorage === true);
+  }
+
+  /** `Database.open({ path, branch })`: the parent's file store seen through the branch's own. */
+  private static async openBranchAt(options: OpenOptions): Promise<Database> {
+    const name = checkBranchName(options.branch);
+    if (!options.path) throw new DosqlError('MISUSE', 'opening a branch by name needs the parent database path');
+    const parent = await openFileStore(options.path);
+    const dir = `${options.branchDir ?? `${options.path}/branches`}/${name}`;
+    if (!(await listBranches(parent)).some((b) => b.name === name)) {
+      await parent.close();
+      throw new DosqlError('ERROR', `no such branch: ${name}`);
+    }
+    const fork = await openFork(parent, await openFileStore(dir));
+    fork.closeParent = true;
+    return Database.open({ ...options, branch: undefined, path: undefined, storage: fork, closeStorage: true, branchDir: `${dir}/branches` });
   }
 
   /** LSN of the last committed transaction visible to reads. */
@@ -257,6 +284,68 @@ export class Database {
   /** The current tables with their CREATE statements, in creation order. */
   schema(): Array<{ name: string; sql: string }> {
     return this.tables.catalog.tables().map((t) => ({ name: t.name, sql: t.sql }));
+  }
+
+  /**
+   * Make a branch: a database sharing this one's history up to `at` (default: now), then
+   * diverging. Returns the branch, open; close it before closing this database, whose store it
+   * reads through. Durable databases keep branch stores under `<path>/branches/<name>`.
+   */
+  async branch(name: string, options: { at?: AsOf } = {}): Promise<Database> {
+    checkBranchName(name);
+    return this.locked(async () => {
+      if ((await listBranches(this.store)).some((b) => b.name === name)) throw new DosqlError('ERROR', `branch ${name} already exists`);
+      const forkLsn = options.at === undefined ? this.tables.appliedLsn : await this.resolveAsOf(options.at);
+      await this.log.flush();
+      this.tables.retainPages = true;
+      const atHead = forkLsn === this.tables.appliedLsn;
+      if (atHead) await this.tables.checkpoint();
+      const own = await this.branchStore(name);
+      await prepareFork(this.store, own, forkLsn, atHead);
+      await recordBranch(this.store, { name, forkLsn, createdAt: Date.now() });
+      const dir = this.branchDirectory();
+      return Database.open({
+        intMode: this.options.intMode,
+        clock: this.options.clock,
+        cacheBytesMax: this.options.cacheBytesMax,
+        checkpointChangesMin: this.options.checkpointChangesMin,
+        storage: await openFork(this.store, own),
+        closeStorage: true,
+        branchDir: dir === undefined ? undefined : `${dir}/${name}/branches`,
+      });
+    });
+  }
+
+  /** This database's branches with their fork points. */
+  async branches(): Promise<BranchInfo[]> {
+    return this.locked(() => listBranches(this.store));
+  }
+
+  /** Forget a branch and delete its own store (close its handle first). */
+  async dropBranch(name: string): Promise<void> {
+    checkBranchName(name);
+    await this.locked(async () => {
+      if (!(await listBranches(this.store)).some((b) => b.name === name)) throw new DosqlError('ERROR', `no such branch: ${name}`);
+      await forgetBranch(this.store, name);
+      this.memoryBranches.delete(name);
+      const dir = this.branchDirectory();
+      if (dir !== undefined) await removeDirectory(`${dir}/${name}`);
+    });
+  }
+
+  private branchDirectory(): string | undefined {
+    return this.options.branchDir ?? (this.options.path ? `${this.options.path}/branches` : undefined);
+  }
+
+  private async branchStore(name: string): Promise<ByteStore> {
+    const dir = this.branchDirectory();
+    if (dir !== undefined) {
+      await removeDirectory(`${dir}/${name}`); // leftovers of a branch dropped while open
+      return openFileStore(`${dir}/${name}`);
+    }
+    const store = new MemoryStore();
+    this.memoryBranches.set(name, store);
+    return store;
   }
 
   /** A reusable statement: parsing and planning happen once. */
@@ -578,6 +667,11 @@ export class PreparedStatement {
 async function openFileStore(path: string): Promise<ByteStore> {
   const { FileStore } = await import('../storage/file.js');
   return FileStore.open(path);
+}
+
+async function removeDirectory(path: string): Promise<void> {
+  const { rm } = await import('node:fs/promises');
+  await rm(path, { recursive: true, force: true });
 }
 
 function toObject(columns: string[], row: SqlValue[]): Record<string, SqlValue> {
