@@ -287,23 +287,44 @@ async function* filterVisible(rows: AsyncIterable<[string, Value[]]>, from: numb
 }
 
 /**
- * Skip-scan of history: for each row key in the range, one seek to its version at `lsn`; cost per
- * key is two seeks however many versions the key has.
+ * The history versions visible at `lsn` for the rows of a key range, in key order. Reads history
+ * sequentially (cheap when rows have few versions) but reseeks past a row's irrelevant versions
+ * once more than SKIPS_BEFORE_SEEK of them go by, so a row with thousands of versions costs a
+ * couple of seeks, not a walk through all of them.
  */
 async function* visibleHistory(history: BTree, range: KeyRange, lsn: Lsn, from: number): AsyncGenerator<[string, Value[]]> {
   let lo = range.lo === undefined ? undefined : range.loInclusive === false ? range.lo + HISTORY_KEY_END : range.lo;
-  for (let keys = 0; keys < Number.MAX_SAFE_INTEGER; keys++) {
-    let next: string | undefined;
-    for await (const [hk] of history.scan({ lo })) {
-      next = hk.slice(0, -LSN_SUFFIX_CHARS);
-      break;
+  for (let seeks = 0; seeks < Number.MAX_SAFE_INTEGER; seeks++) {
+    let reseek: string | undefined;
+    let key: string | undefined;
+    let decided = false;
+    let skipped = 0;
+    for await (const [hk, v] of history.scan({ lo })) {
+      const k = hk.slice(0, -LSN_SUFFIX_CHARS);
+      if (!belowHi(k, range)) return;
+      if (k !== key) {
+        key = k;
+        decided = false;
+        skipped = 0;
+      }
+      if (!decided && toLsn(v[from + 2]!) > lsn) {
+        // The first version of this row ending after `lsn`: the row's state then, if it existed.
+        decided = true;
+        if (toLsn(v[from]!) <= lsn) yield [k, v.slice(0, from + 2)];
+        continue;
+      }
+      if (++skipped > SKIPS_BEFORE_SEEK) {
+        reseek = decided ? k + HISTORY_KEY_END : historyKey(k, lsn + 1n);
+        break;
+      }
     }
-    if (next === undefined || !belowHi(next, range)) return;
-    const v = await firstVisible(history, next, lsn, from);
-    if (v) yield [next, v];
-    lo = next + HISTORY_KEY_END;
+    if (reseek === undefined) return;
+    lo = reseek;
   }
 }
+
+/** Versions of one row passed over sequentially before seeking instead. */
+const SKIPS_BEFORE_SEEK = 8;
 
 function belowHi(key: string, range: KeyRange): boolean {
   if (range.hi === undefined) return true;
