@@ -51,12 +51,25 @@ export interface OpenOptions {
   cacheBytesMax?: number;
   /** Changes applied since the last checkpoint that trigger the next one. */
   checkpointChangesMin?: number;
+  /**
+   * How far back time-travel reads may go: the last `lsns` log entries and/or the last `ageMs`
+   * milliseconds (the stricter wins). Reads before the window fail with RANGE naming the oldest
+   * readable LSN and time. Default: the whole history.
+   */
+  retention?: RetentionOptions;
   /** Open this branch of the database at `path` (made earlier with `db.branch(name)`). */
   branch?: string;
   /** With `storage`: close it when the database closes (default: the caller keeps it open). */
   closeStorage?: boolean;
   /** Folder holding this database's branches' stores; defaults to `<path>/branches`. */
   branchDir?: string;
+}
+
+export interface RetentionOptions {
+  /** Keep this many most recent LSNs readable. */
+  lsns?: number;
+  /** Keep the states of the last this-many milliseconds readable. */
+  ageMs?: number;
 }
 
 /** Statements kept parsed and compiled; keyed by SQL text. */
@@ -85,6 +98,10 @@ export type { CallOptions, ExecResult, Params, QueryResult };
 
 export class Database {
   private txn: Txn | undefined;
+  /** LSN bound of the retention window by age (see refreshRetention). */
+  private retentionAgeLsn = 0n;
+  /** Unix ms the age bound was computed for, for error messages. */
+  private retentionFloorMs: number | undefined;
   /** Own stores of in-memory branches, kept while this database lives. */
   private readonly memoryBranches = new Map<string, ByteStore>();
   /** Open savepoints, innermost last. */
@@ -236,6 +253,7 @@ export class Database {
 
   /** The LSN an `asOf` option names, checked against what can be read. */
   private async resolveAsOf(asOf: AsOf): Promise<bigint> {
+    await this.refreshRetention();
     if (typeof asOf !== 'object' || asOf === null) throw new DosqlError('MISUSE', 'asOf must be { lsn } or { timestamp }');
     if ('lsn' in asOf) return this.checkAsOf(lsnValue(typeof asOf.lsn === 'bigint' ? asOf.lsn : Number(asOf.lsn)));
     if ('timestamp' in asOf) return this.checkAsOf(await this.log.lsnAtTimestamp(timestampMs(asOf.timestamp)));
@@ -246,7 +264,33 @@ export class Database {
   private checkAsOf(lsn: bigint): bigint {
     const last = this.tables.appliedLsn;
     if (lsn > last) throw new DosqlError('RANGE', `LSN ${lsn} is after the last commit (LSN ${last})`);
+    const oldest = this.oldestReadableLsn;
+    if (lsn < oldest) {
+      const when = this.retentionFloorMs === undefined ? '' : ` (${new Date(this.retentionFloorMs).toISOString()})`;
+      throw new DosqlError('RANGE', `LSN ${lsn} is before the retention window; the oldest readable state is LSN ${oldest}${when}`);
+    }
     return lsn;
+  }
+
+  /**
+   * Oldest LSN a time-travel read may name, from the retention options. The age bound is kept
+   * current by `refreshRetention` (it needs a log lookup), the LSN bound is computed here.
+   */
+  private get oldestReadableLsn(): bigint {
+    const r = this.options.retention;
+    let oldest = 0n;
+    if (r?.lsns !== undefined) oldest = this.tables.appliedLsn - BigInt(r.lsns);
+    if (this.retentionAgeLsn > oldest) oldest = this.retentionAgeLsn;
+    return oldest < 0n ? 0n : oldest;
+  }
+
+  /** Move the age bound of the retention window to the last commit at or before now - ageMs. */
+  private async refreshRetention(): Promise<void> {
+    const age = this.options.retention?.ageMs;
+    if (age === undefined) return;
+    const floor = (this.options.clock ?? Date.now)() - age;
+    this.retentionFloorMs = floor;
+    this.retentionAgeLsn = await this.log.lsnAtTimestamp(floor);
   }
 
   /** @internal */
@@ -495,6 +539,7 @@ export class Database {
       now: Date.now,
       asOf,
       checkAsOf: (lsn) => this.checkAsOf(lsn),
+      refreshRetention: () => this.refreshRetention(),
       lsnAtTimestamp: (ms) => this.log.lsnAtTimestamp(ms),
     };
     const env: Env = { rows: [], outer: undefined, agg: undefined, run };

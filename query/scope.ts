@@ -31,6 +31,8 @@ export interface RunContext {
   asOf?: bigint;
   /** Checks a time-travel LSN (in range, retained) and returns it; throws DosqlError otherwise. */
   checkAsOf(lsn: bigint): bigint;
+  /** Brings the age bound of the retention window up to now before `checkAsOf`. */
+  refreshRetention(): Promise<void>;
   /** LSN of the last commit at or before a Unix-ms time (0n before the first commit). */
   lsnAtTimestamp(ms: number): Promise<bigint>;
 }

@@ -35,11 +35,17 @@ export function compileSystemTime(clause: SystemTime, cx: CompileContext): (env:
   switch (clause.kind) {
     case 'as_of_lsn': {
       const e = c(clause.lsn);
-      return async (env) => ({ kind: 'as_of', lsn: env.run.checkAsOf(lsnValue(await e.fn(env))) });
+      return async (env) => {
+        await env.run.refreshRetention();
+        return { kind: 'as_of', lsn: env.run.checkAsOf(lsnValue(await e.fn(env))) };
+      };
     }
     case 'as_of_timestamp': {
       const e = c(clause.timestamp);
-      return async (env) => ({ kind: 'as_of', lsn: env.run.checkAsOf(await env.run.lsnAtTimestamp(timestampMs(await e.fn(env)))) });
+      return async (env) => {
+        await env.run.refreshRetention();
+        return { kind: 'as_of', lsn: env.run.checkAsOf(await env.run.lsnAtTimestamp(timestampMs(await e.fn(env)))) };
+      };
     }
     case 'between': {
       const [a, b] = [c(clause.from), c(clause.to)];

@@ -131,3 +131,27 @@ describe('time travel in SQL and the API', () => {
     await db.close();
   });
 });
+
+describe('retention window', () => {
+  it('refuses reads before the window, naming the oldest readable LSN and time', async () => {
+    let now = Date.parse('2026-11-24T10:00:00Z');
+    const db = await Database.open({ clock: () => now, retention: { lsns: 6, ageMs: 3_600_000 } });
+    await db.exec('CREATE TABLE t (a)');
+    const early = db.lsn;
+    for (let i = 0; i < 5; i++) await db.exec('INSERT INTO t VALUES (?)', [i]);
+    const err = await db.query('SELECT count(*) FROM t', [], { asOf: { lsn: early } }).catch((e) => e);
+    expect(err).toBeInstanceOf(DosqlError);
+    expect(err.code).toBe('RANGE');
+    expect(err.message).toMatch(new RegExp(`oldest readable state is LSN ${db.lsn - 6n}`));
+    expect((await db.query('SELECT count(*) FROM t', [], { asOf: { lsn: db.lsn - 2n } })).rows).toEqual([[4]]);
+    // Two hours later only the age bound matters: the last commit before now - 1h stays readable.
+    now += 2 * 3_600_000;
+    await db.exec('INSERT INTO t VALUES (99)');
+    const lastOld = db.lsn - 2n;
+    const aged = await db.query(`SELECT count(*) FROM t FOR SYSTEM_TIME AS OF LSN ${lastOld - 2n}`).catch((e) => e);
+    expect(aged.code).toBe('RANGE');
+    expect(aged.message).toMatch(/2026-11-24T11:00:00.000Z/);
+    expect((await db.query(`SELECT count(*) FROM t FOR SYSTEM_TIME AS OF LSN ${lastOld}`)).rows).toEqual([[5]]);
+    await db.close();
+  });
+});
