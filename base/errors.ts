@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'MISMATCH', // a value of the wrong type where SQLite rejects it (e.g. non-integer rowid)
   'RANGE', // a parameter index, LIMIT or other number out of its allowed range
   'LIMIT_EXCEEDED', // a named limit (bytes, counts) was passed; see the constant in the message
+  'CONFLICT', // a concurrent transaction committed a conflicting change first; retrying may succeed
   'CORRUPT', // stored data fails its checksum or structure check inside committed data
   'IO', // the storage backend failed
   'CLOSED', // the database (or store) was closed

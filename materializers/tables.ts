@@ -84,6 +84,13 @@ export class TableStore implements Materializer {
    */
   retainPages = false;
 
+  /** Open snapshot LSNs of concurrent transactions, with how many transactions use each. */
+  private readonly snapshots = new Map<Lsn, number>();
+  /** Last commit LSN that wrote each key, while snapshots are open (see openSnapshot). */
+  private readonly recentWrites = new Map<string, Lsn>();
+  /** The same notes in commit order, to drop the old ones. */
+  private readonly recentLog: Array<[Lsn, string]> = [];
+
   /** Slot the next checkpoint writes: the one not holding the current checkpoint. */
   private nextSlot: number;
 
@@ -143,10 +150,90 @@ export class TableStore implements Materializer {
 
   /** Rows of a key range as they were at `lsn`, in key order. */
   async *scanAsOf(def: TableDef, range: KeyRange, lsn: Lsn): AsyncGenerator<Value[]> {
+    for await (const [, rec] of this.scanAsOfEntries(def, range, lsn)) yield rec;
+  }
+
+  /** `scanAsOf` with each row's key. */
+  scanAsOfEntries(def: TableDef, range: KeyRange, lsn: Lsn): AsyncGenerator<[string, Value[]]> {
     const t = this.table(def.id);
     const from = def.columns.length + 1;
-    const current = filterVisible(t.rows.scan(range), from, lsn);
-    for await (const [, rec] of mergeByKey(current, visibleHistory(t.history, range, lsn, from))) yield rec;
+    return mergeByKey(filterVisible(t.rows.scan(range), from, lsn), visibleHistory(t.history, range, lsn, from));
+  }
+
+  // --- concurrent transactions -------------------------------------------------------------------
+
+  /**
+   * Concurrent transactions read at a snapshot LSN and are validated at commit against what was
+   * committed after it. While any snapshot is open, every applied change notes its keys here
+   * (`<tableId>:<row key>`, `<tableId>#<n>:<unique key>`) with its commit LSN; the notes older
+   * than the oldest open snapshot are dropped, so memory is bounded by the writes made during
+   * the longest-running transaction.
+   */
+  openSnapshot(lsn: Lsn): void {
+    this.snapshots.set(lsn, (this.snapshots.get(lsn) ?? 0) + 1);
+  }
+
+  closeSnapshot(lsn: Lsn): void {
+    const n = this.snapshots.get(lsn) ?? 0;
+    if (n <= 1) this.snapshots.delete(lsn);
+    else this.snapshots.set(lsn, n - 1);
+    if (this.snapshots.size === 0) {
+      this.recentWrites.clear();
+      this.recentLog.length = 0;
+      return;
+    }
+    const oldest = [...this.snapshots.keys()].reduce((a, b) => (a < b ? a : b));
+    let drop = 0;
+    while (drop < this.recentLog.length && this.recentLog[drop]![0] <= oldest) {
+      const [lsnAt, key] = this.recentLog[drop]!;
+      if (this.recentWrites.get(key) === lsnAt) this.recentWrites.delete(key);
+      drop++;
+    }
+    this.recentLog.splice(0, drop);
+  }
+
+  /**
+   * Commit-time validation of a transaction that read at `snapshot`: CONFLICT when a transaction
+   * committed after it wrote a key it also wrote (lost update: both levels), read, or that falls
+   * in a range it scanned (SERIALIZABLE only: write skew, phantoms).
+   */
+  validate(access: { writes: string[]; reads: string[]; ranges: Array<KeyRange & { table: number }> }, snapshot: Lsn): void {
+    for (const key of access.writes) this.checkUnchanged(key, snapshot, 'wrote');
+    for (const key of access.reads) this.checkUnchanged(key, snapshot, 'read');
+    if (access.ranges.length === 0) return;
+    for (let i = this.recentLog.length - 1; i >= 0 && this.recentLog[i]![0] > snapshot; i--) {
+      const key = this.recentLog[i]![1];
+      const colon = key.indexOf(':');
+      const table = key.slice(0, colon);
+      if (table.includes('#')) continue;
+      const rowKey = key.slice(colon + 1);
+      for (const r of access.ranges) {
+        if (String(r.table) === table && inRange(rowKey, r)) throw conflict('a row in a range it read');
+      }
+    }
+  }
+
+  private checkUnchanged(key: string, snapshot: Lsn, what: string): void {
+    const at = this.recentWrites.get(key);
+    if (at !== undefined && at > snapshot) throw conflict(`a row it ${what}`);
+  }
+
+  private noteWrite(key: string, lsn: Lsn): void {
+    this.recentWrites.set(key, lsn);
+    this.recentLog.push([lsn, key]);
+  }
+
+  /** Note a change's keys for open snapshots (nothing to do when none is open). */
+  private noteChange(c: Change, lsn: Lsn): void {
+    if (this.snapshots.size === 0 || c.op === 'create_table' || c.op === 'drop_table') return;
+    const def = this.def(c.table);
+    for (const row of c.op === 'update' ? [c.before, c.row] : [c.op === 'delete' ? c.before : c.row]) {
+      this.noteWrite(`${def.id}:${rowKey(def, c.rowid, row)}`, lsn);
+      for (let i = 0; i < def.uniques.length; i++) {
+        const k = uniqueKey(def, i, row);
+        if (k !== undefined) this.noteWrite(`${def.id}#${i}:${k}`, lsn);
+      }
+    }
   }
 
   /**
@@ -167,6 +254,7 @@ export class TableStore implements Materializer {
     if (txn.commitLsn <= this.appliedLsn) return;
     const version: Version = [int(txn.commitLsn), int(txn.hlc)];
     for (const change of txn.changes) {
+      this.noteChange(change, txn.commitLsn);
       // Inserts into cached pages complete synchronously; await only what needs I/O.
       const pending =
         change.op === 'insert' ? this.putRow(change.table, change.rowid, change.row, version) : this.applyChange(change, txn.commitLsn, version);
@@ -325,6 +413,15 @@ async function* visibleHistory(history: BTree, range: KeyRange, lsn: Lsn, from: 
 
 /** Versions of one row passed over sequentially before seeking instead. */
 const SKIPS_BEFORE_SEEK = 8;
+
+function inRange(key: string, r: KeyRange): boolean {
+  if (r.lo !== undefined && (r.loInclusive === false ? key <= r.lo : key < r.lo)) return false;
+  return belowHi(key, r);
+}
+
+function conflict(what: string): DosqlError {
+  return new DosqlError('CONFLICT', `could not commit: a concurrent transaction changed ${what}; retry the transaction`);
+}
 
 function belowHi(key: string, range: KeyRange): boolean {
   if (range.hi === undefined) return true;

@@ -33,7 +33,7 @@ import { positionAt } from './lexer.js';
 import { parse } from './parser.js';
 import type { Env } from './scope.js';
 import { compileSelect, type PlanContext, type SelectPlan, type SelectRun } from './select.js';
-import { Txn, type TxnMark } from './txn.js';
+import { Txn } from './txn.js';
 import { lsnValue, timestampMs } from './temporal.js';
 import { checkBranchName, forgetBranch, listBranches, openFork, prepareFork, recordBranch, type BranchInfo } from './branches.js';
 
@@ -79,6 +79,16 @@ export const SAVEPOINTS_MAX = 1000;
 /** Default number of changes between checkpoints. */
 export const CHECKPOINT_CHANGES_DEFAULT = 100_000;
 
+/**
+ * Where statements run. The connection's session is SQLite's one-connection model (BEGIN through
+ * exec opens a transaction every caller joins); each db.transaction has its own, `fixed`: its
+ * transaction is opened and ended by the callback, never by SQL.
+ */
+export interface Session {
+  txn: Txn | undefined;
+  fixed: boolean;
+}
+
 interface StatementOutcome {
   columns?: string[];
   rows?: Value[][];
@@ -97,17 +107,14 @@ export type { CallOptions, ExecResult, Params, QueryResult };
 
 
 export class Database {
-  private txn: Txn | undefined;
   /** LSN bound of the retention window by age (see refreshRetention). */
   private retentionAgeLsn = 0n;
   /** Unix ms the age bound was computed for, for error messages. */
   private retentionFloorMs: number | undefined;
   /** Own stores of in-memory branches, kept while this database lives. */
   private readonly memoryBranches = new Map<string, ByteStore>();
-  /** Open savepoints, innermost last. */
-  private savepoints: Array<{ name: string; mark: TxnMark }> = [];
-  /** Whether the open transaction was begun by a SAVEPOINT (then its last RELEASE commits). */
-  private txnFromSavepoint = false;
+  /** The connection's own session: BEGIN ... COMMIT through exec, shared by every caller. */
+  private readonly conn: Session = { txn: undefined, fixed: false };
   private busy = false;
   private readonly waiters: Array<() => void> = [];
   /** Autocommit reads share one transaction: they never write to its overlay. */
@@ -165,17 +172,17 @@ export class Database {
   }
 
   get inTransaction(): boolean {
-    return this.txn !== undefined;
+    return this.conn.txn !== undefined;
   }
 
   async exec(sql: string, params?: Params, options?: CallOptions): Promise<ExecResult> {
-    const r = await this.locked(() => this.execUnlocked(sql, params, false));
+    const r = await this.locked(() => this.execUnlocked(sql, params));
     if (r.durable) await r.durable;
     return this.execResult(r, options);
   }
 
   async query(sql: string, params?: Params, options?: CallOptions): Promise<QueryResult> {
-    const r = await this.locked(() => this.queryUnlocked(sql, params, false, options?.asOf));
+    const r = await this.locked(() => this.queryUnlocked(sql, params, this.conn, options?.asOf));
     if (r.durable) await r.durable;
     return this.queryResult(r, options);
   }
@@ -189,26 +196,28 @@ export class Database {
    */
   async transaction<T>(fn: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     checkTransactionOptions(options);
-    let durable: Promise<void> | undefined;
-    const value = await this.locked(async () => {
-      if (this.txn) throw new DosqlError('MISUSE', 'a transaction is already open; use SAVEPOINT to nest one');
-      this.txn = new Txn(this.tables);
-      this.txnFromSavepoint = false;
-      const tx = new Transaction(this);
-      try {
-        const v = await fn(tx);
-        tx.finish();
-        durable = (await this.endTransaction()).durable;
-        return v;
-      } catch (e) {
-        tx.finish();
-        this.txn = undefined;
-        this.savepoints = [];
-        throw e;
-      }
-    });
-    if (durable) await durable;
-    return value;
+    if (this.closed) throw new DosqlError('CLOSED', 'database is closed');
+    const isolation = options.isolation ?? 'serializable';
+    const snapshot = this.tables.appliedLsn;
+    const session: Session = { txn: new Txn(this.tables, { snapshot, isolation }), fixed: true };
+    const tx = new Transaction(this, session);
+    this.tables.openSnapshot(snapshot);
+    try {
+      const value = await fn(tx);
+      tx.finish();
+      const committed = await this.locked(async () => {
+        const txn = session.txn!;
+        this.tables.validate(txn.readsAndWrites(), snapshot);
+        // Wrapped, so that this does not wait for durability while holding the lock.
+        return { durable: (await this.commit(txn))?.durable };
+      });
+      if (committed.durable) await committed.durable;
+      return value;
+    } finally {
+      tx.finish();
+      session.txn = undefined;
+      this.tables.closeSnapshot(snapshot);
+    }
   }
 
   /** Run statements atomically, in order: all of them commit, or none when one fails. */
@@ -221,14 +230,14 @@ export class Database {
     });
   }
 
-  /** @internal the body of exec, run under the lock; `inTx` refuses transaction control. */
-  async execUnlocked(sql: string, params: Params | undefined, inTx: boolean): Promise<StatementOutcome & { lastInsertRowid: number | bigint; lsn: bigint }> {
+  /** @internal the body of exec, run under the lock; a fixed session refuses transaction control. */
+  async execUnlocked(sql: string, params: Params | undefined, session: Session = this.conn): Promise<StatementOutcome & { lastInsertRowid: number | bigint; lsn: bigint }> {
     let affected = 0;
     let durable: Promise<void> | undefined;
     let last: StatementOutcome = {};
     for (const st of this.statements(sql)) {
-      if (inTx) checkInTransaction(st.parsed.statement);
-      last = await this.runStatement(st, params);
+      if (session.fixed) checkInTransaction(st.parsed.statement);
+      last = await this.runStatement(st, params, session);
       if (last.rowsAffected !== undefined) affected = last.rowsAffected;
       if (last.durable) durable = last.durable;
     }
@@ -236,18 +245,18 @@ export class Database {
   }
 
   /** @internal the body of query, run under the lock. */
-  async queryUnlocked(sql: string, params: Params | undefined, inTx: boolean, asOf?: AsOf): Promise<StatementOutcome & { lsn: bigint }> {
+  async queryUnlocked(sql: string, params: Params | undefined, session: Session = this.conn, asOf?: AsOf): Promise<StatementOutcome & { lsn: bigint }> {
     const sts = this.statements(sql);
     if (sts.length !== 1) throw new DosqlError('MISUSE', `query() takes exactly one statement; got ${sts.length}`);
     const st = sts[0]!;
-    if (inTx) checkInTransaction(st.parsed.statement);
+    if (session.fixed) checkInTransaction(st.parsed.statement);
     if (asOf !== undefined) {
       if (st.parsed.statement.type !== 'select') throw new DosqlError('MISUSE', 'asOf applies to reads (SELECT) only');
       const lsn = await this.resolveAsOf(asOf);
-      const r = await this.runIn(st, st.parsed.statement, this.txn ?? this.readTxn, params, lsn);
+      const r = await this.runIn(st, st.parsed.statement, session.txn ?? this.readTxn, params, lsn);
       return { ...r, lsn };
     }
-    const r = await this.runStatement(st, params);
+    const r = await this.runStatement(st, params, session);
     return { ...r, durable: r.durable ?? this.pendingDurability(), lsn: this.tables.appliedLsn };
   }
 
@@ -400,7 +409,7 @@ export class Database {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.locked(async () => {
-      this.txn = undefined;
+      this.conn.txn = undefined;
       if (!this.failure) {
         await this.log.flush();
         await this.tables.checkpoint();
@@ -412,6 +421,11 @@ export class Database {
   }
 
   // --- internals ------------------------------------------------------------------------------
+
+  /** @internal run one step of a transaction alone, like any statement. */
+  withLock<T>(f: () => Promise<T>): Promise<T> {
+    return this.locked(f);
+  }
 
   /**
    * Run `f` alone. The uncontended case (the common one) takes the lock with no extra promise;
@@ -449,77 +463,65 @@ export class Database {
     return this.log.durableLsn < this.log.lastLsn ? this.log.flush() : undefined;
   }
 
-  private async runStatement(
-    st: CachedStatement,
-    params: Params | undefined,
-  ): Promise<StatementOutcome> {
+  private async runStatement(st: CachedStatement, params: Params | undefined, session: Session = this.conn): Promise<StatementOutcome> {
     const s = st.parsed.statement;
     switch (s.type) {
       case 'begin':
-        if (this.txn) throw new DosqlError('ERROR', 'cannot start a transaction within a transaction');
-        this.txn = new Txn(this.tables);
-        this.txnFromSavepoint = false;
+        if (session.txn) throw new DosqlError('ERROR', 'cannot start a transaction within a transaction');
+        session.txn = new Txn(this.tables);
         return {};
       case 'commit':
-        if (!this.txn) throw new DosqlError('ERROR', 'cannot commit - no transaction is active');
-        return this.endTransaction();
-      case 'rollback':
-        if (!this.txn) throw new DosqlError('ERROR', 'cannot rollback - no transaction is active');
+        if (!session.txn) throw new DosqlError('ERROR', 'cannot commit - no transaction is active');
+        return this.endTransaction(session);
+      case 'rollback': {
+        const txn = session.txn;
+        if (!txn) throw new DosqlError('ERROR', 'cannot rollback - no transaction is active');
         if (s.savepoint !== undefined) {
           // ROLLBACK TO undoes everything after the savepoint and keeps the savepoint itself.
-          const i = this.findSavepoint(s.savepoint);
-          this.txn.rollbackTo(this.savepoints[i]!.mark);
-          this.savepoints.length = i + 1;
+          const i = findSavepoint(txn, s.savepoint);
+          txn.rollbackTo(txn.savepoints[i]!.mark);
+          txn.savepoints.length = i + 1;
           return {};
         }
-        this.txn = undefined;
-        this.savepoints = [];
+        session.txn = undefined;
         return {};
-      case 'savepoint':
-        if (!this.txn) {
-          // As in SQLite, a SAVEPOINT outside a transaction begins one, which its RELEASE commits.
-          this.txn = new Txn(this.tables);
-          this.txnFromSavepoint = true;
-        }
-        if (this.savepoints.length >= SAVEPOINTS_MAX) throw new DosqlError('LIMIT_EXCEEDED', `more than SAVEPOINTS_MAX (${SAVEPOINTS_MAX}) nested savepoints`);
-        this.savepoints.push({ name: s.name.toLowerCase(), mark: this.txn.mark() });
+      }
+      case 'savepoint': {
+        // As in SQLite, a SAVEPOINT outside a transaction begins one, which its RELEASE commits.
+        const txn = (session.txn ??= new Txn(this.tables, { fromSavepoint: true }));
+        if (txn.savepoints.length >= SAVEPOINTS_MAX) throw new DosqlError('LIMIT_EXCEEDED', `more than SAVEPOINTS_MAX (${SAVEPOINTS_MAX}) nested savepoints`);
+        txn.savepoints.push({ name: s.name.toLowerCase(), mark: txn.mark() });
         return {};
+      }
       case 'release': {
-        if (!this.txn) throw new DosqlError('ERROR', `no such savepoint: ${s.name}`);
-        this.savepoints.length = this.findSavepoint(s.name);
-        if (this.savepoints.length === 0 && this.txnFromSavepoint) return this.endTransaction();
+        const txn = session.txn;
+        if (!txn) throw new DosqlError('ERROR', `no such savepoint: ${s.name}`);
+        txn.savepoints.length = findSavepoint(txn, s.name);
+        if (txn.savepoints.length === 0 && txn.fromSavepoint && !session.fixed) return this.endTransaction(session);
         return {};
       }
       default:
-        return this.runInTransaction(st, s, params);
+        return this.runInTransaction(st, s, params, session);
     }
   }
 
-  /** Index of the innermost savepoint of that name; DosqlError when there is none. */
-  private findSavepoint(name: string): number {
-    const key = name.toLowerCase();
-    for (let i = this.savepoints.length - 1; i >= 0; i--) if (this.savepoints[i]!.name === key) return i;
-    throw new DosqlError('ERROR', `no such savepoint: ${name}`);
-  }
-
-  /** Commit the open transaction; returns its durability promise (awaited outside the lock). */
-  private async endTransaction(): Promise<StatementOutcome> {
-    const txn = this.txn!;
-    this.txn = undefined;
-    this.savepoints = [];
+  /** Commit the session's transaction; returns its durability promise (awaited outside the lock). */
+  private async endTransaction(session: Session): Promise<StatementOutcome> {
+    const txn = session.txn!;
+    session.txn = undefined;
     // A promise inside an object, so awaiting this does not wait for durability under the lock.
     return { durable: (await this.commit(txn))?.durable };
   }
 
-  private async runInTransaction(st: CachedStatement, s: Statement, params: Params | undefined): Promise<StatementOutcome> {
-    if (this.txn === undefined && s.type === 'select') return this.runIn(st, s, this.readTxn, params);
-    const autocommit = this.txn === undefined;
-    const txn = this.txn ?? new Txn(this.tables);
+  private async runInTransaction(st: CachedStatement, s: Statement, params: Params | undefined, session: Session): Promise<StatementOutcome> {
+    if (session.txn === undefined && s.type === 'select') return this.runIn(st, s, this.readTxn, params);
+    const autocommit = session.txn === undefined;
+    const txn = session.txn ?? new Txn(this.tables);
     const mark = txn.mark();
     try {
       const out = await this.runIn(st, s, txn, params);
       // Savepoints may still roll back into this statement; without them its undo is dead weight.
-      if (this.savepoints.length === 0) txn.release(mark);
+      if (txn.savepoints.length === 0) txn.release(mark);
       if (!autocommit) return out;
       return { ...out, durable: (await this.commit(txn))?.durable };
     } catch (e) {
@@ -641,15 +643,19 @@ export interface BatchResult extends QueryResult {
  */
 export class Transaction {
   private finished = false;
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly session: Session,
+  ) {}
 
   async exec(sql: string, params?: Params, options?: CallOptions): Promise<ExecResult> {
     this.check();
-    return this.db.execResult(await this.db.execUnlocked(sql, params, true), options);
+    return this.db.execResult(await this.db.withLock(() => this.db.execUnlocked(sql, params, this.session)), options);
   }
   async query(sql: string, params?: Params, options?: CallOptions): Promise<QueryResult> {
     this.check();
-    return this.db.queryResult(await this.db.queryUnlocked(sql, params, true, options?.asOf), options);
+    const r = await this.db.withLock(() => this.db.queryUnlocked(sql, params, this.session, options?.asOf));
+    return this.db.queryResult(r, options);
   }
   async all(sql: string, params?: Params, options?: CallOptions): Promise<Array<Record<string, SqlValue>>> {
     const r = await this.query(sql, params, options);
@@ -662,7 +668,7 @@ export class Transaction {
   /** One statement: its rows and its write counts. */
   async run(sql: string, params?: Params, options?: CallOptions): Promise<BatchResult> {
     this.check();
-    const r = await this.db.execUnlocked(sql, params, true);
+    const r = await this.db.withLock(() => this.db.execUnlocked(sql, params, this.session));
     return { ...this.db.queryResult(r, options), ...this.db.execResult(r, options) };
   }
   /** @internal */
@@ -672,6 +678,13 @@ export class Transaction {
   private check(): void {
     if (this.finished) throw new DosqlError('MISUSE', 'the transaction has ended; run statements inside its callback');
   }
+}
+
+/** Index of the innermost savepoint of that name; DosqlError when there is none. */
+function findSavepoint(txn: Txn, name: string): number {
+  const key = name.toLowerCase();
+  for (let i = txn.savepoints.length - 1; i >= 0; i--) if (txn.savepoints[i]!.name === key) return i;
+  throw new DosqlError('ERROR', `no such savepoint: ${name}`);
 }
 
 function checkInTransaction(s: Statement): void {

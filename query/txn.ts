@@ -60,9 +60,46 @@ export class Txn {
   /** Ids of committed tables dropped by this transaction. */
   private readonly dropped = new Map<string, TableDef>();
   private nextTableId: number;
+  /** Open savepoints, innermost last. */
+  readonly savepoints: Array<{ name: string; mark: TxnMark }> = [];
+  /** Begun by a SAVEPOINT: its outermost RELEASE commits it. */
+  readonly fromSavepoint: boolean;
+  /**
+   * For a concurrent transaction (db.transaction): committed data is read as of this LSN, so the
+   * transaction sees one consistent state however many commits land meanwhile. Undefined for the
+   * connection's transactions, which run alone and read the latest state.
+   */
+  readonly snapshot: bigint | undefined;
+  readonly isolation: Isolation;
+  /** What a SERIALIZABLE transaction read, validated at commit (see TableStore.validate). */
+  private readonly readKeys = new Set<string>();
+  private readonly readRanges: ReadRange[] = [];
 
-  constructor(private readonly tables: TableStore) {
+  constructor(
+    private readonly tables: TableStore,
+    options: { snapshot?: bigint; isolation?: Isolation; fromSavepoint?: boolean } = {},
+  ) {
     this.nextTableId = tables.catalog.nextTableId;
+    this.snapshot = options.snapshot;
+    this.isolation = options.isolation ?? 'serializable';
+    this.fromSavepoint = options.fromSavepoint ?? false;
+  }
+
+  /** The keys this transaction wrote and (when SERIALIZABLE) read, for commit-time validation. */
+  readsAndWrites(): AccessSet {
+    const writes: string[] = [];
+    for (const [table, o] of this.overlays) {
+      for (const key of o.rows.keys()) writes.push(`${table}:${key}`);
+      o.uniques.forEach((m, i) => {
+        for (const key of m.keys()) writes.push(`${table}#${i}:${key}`);
+      });
+    }
+    const tracked = this.isolation === 'serializable';
+    return { writes, reads: tracked ? [...this.readKeys] : [], ranges: tracked ? this.readRanges : [] };
+  }
+
+  private noteRead(def: TableDef, key: string): void {
+    if (this.snapshot !== undefined && this.isolation === 'serializable') this.readKeys.add(`${def.id}:${key}`);
   }
 
   /** The committed tables this transaction reads through (time travel reads them directly). */
@@ -151,6 +188,10 @@ export class Txn {
       if (hit !== undefined) return hit ?? undefined;
     }
     if (this.isNew(def)) return undefined;
+    if (this.snapshot !== undefined) {
+      this.noteRead(def, key);
+      return this.tables.getAsOf(def, key, this.snapshot);
+    }
     const tree = this.tables.table(def.id).rows;
     const cached = tree.getCached(key);
     return cached === NOT_CACHED ? tree.get(key) : cached;
@@ -161,6 +202,7 @@ export class Txn {
     const hit = this.overlays.get(def.id)?.uniques[constraint]!.get(key);
     if (hit !== undefined) return hit ?? undefined;
     if (this.isNew(def)) return undefined;
+    if (this.snapshot !== undefined && this.isolation === 'serializable') this.readKeys.add(`${def.id}#${constraint}:${key}`);
     const row = await this.tables.table(def.id).uniques[constraint]!.get(key);
     return row ? (row[0] as number | bigint) : undefined;
   }
@@ -174,7 +216,12 @@ export class Txn {
   /** Rows in key order within [lo, hi] bounds, merging committed rows with this txn's changes. */
   async *scan(def: TableDef, range: KeyRange = {}): AsyncGenerator<StoredRow> {
     const o = this.overlays.get(def.id);
-    const base = this.isNew(def) ? emptyScan() : this.tables.table(def.id).rows.scan(range);
+    if (this.snapshot !== undefined && this.isolation === 'serializable' && !this.isNew(def)) this.readRanges.push({ table: def.id, ...range });
+    const base = this.isNew(def)
+      ? emptyScan()
+      : this.snapshot !== undefined
+        ? this.tables.scanAsOfEntries(def, range, this.snapshot)
+        : this.tables.table(def.id).rows.scan(range);
     if (!o || o.rows.size === 0) {
       for await (const [, row] of base) yield row;
       return;
@@ -292,6 +339,20 @@ export class Txn {
       }
     }
   }
+}
+
+export type Isolation = 'serializable' | 'snapshot';
+
+/** A key range a transaction scanned, with its table id. */
+export interface ReadRange extends KeyRange {
+  table: number;
+}
+
+/** Keys are `<tableId>:<row key>` for rows and `<tableId>#<n>:<values key>` for UNIQUE entries. */
+export interface AccessSet {
+  writes: string[];
+  reads: string[];
+  ranges: ReadRange[];
 }
 
 export interface KeyRange {
