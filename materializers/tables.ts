@@ -34,7 +34,7 @@ import { int, type Value } from '../base/values.js';
 import type { ByteStore } from '../storage/types.js';
 import { crc32 } from '../storage/crc32.js';
 import type { Change, CommittedTxn, Lsn, TableDef } from '../log/types.js';
-import { BTree, PageStore, encodeKey, encodeRowidKey } from './btree/index.js';
+import { BTree, NOT_CACHED, PageStore, encodeKey, encodeRowidKey } from './btree/index.js';
 import { Catalog, type CatalogState } from './catalog.js';
 import type { Materializer } from './types.js';
 
@@ -362,12 +362,18 @@ function toLsn(v: Value): bigint {
   return typeof v === 'bigint' ? v : BigInt(v as number);
 }
 
-/** The first version of `key` in history ending after `lsn`, if it had begun by then. */
+/** The first history entry at or after `lo`; no promise when its pages are cached. */
+function ceiling(history: BTree, lo: string): [string, Value[]] | undefined | Promise<[string, Value[]] | undefined> {
+  const hit = history.ceilingCached(lo);
+  return hit === NOT_CACHED ? history.ceiling(lo) : hit;
+}
+
+/** The version of `key` visible at `lsn` in history: the first ending after `lsn`, if begun by then. */
 async function firstVisible(history: BTree, key: string, lsn: Lsn, from: number): Promise<Value[] | undefined> {
-  for await (const [, v] of history.scan({ lo: historyKey(key, lsn + 1n), hi: key + HISTORY_KEY_END, hiInclusive: false })) {
-    return toLsn(v[from]!) <= lsn ? v.slice(0, from + 2) : undefined;
-  }
-  return undefined;
+  let e = ceiling(history, historyKey(key, lsn + 1n));
+  if (e instanceof Promise) e = await e;
+  if (!e || e[0].length !== key.length + LSN_SUFFIX_CHARS || !e[0].startsWith(key)) return undefined;
+  return toLsn(e[1][from]!) <= lsn ? e[1].slice(0, from + 2) : undefined;
 }
 
 async function* filterVisible(rows: AsyncIterable<[string, Value[]]>, from: number, lsn: Lsn): AsyncGenerator<[string, Value[]]> {
@@ -375,44 +381,23 @@ async function* filterVisible(rows: AsyncIterable<[string, Value[]]>, from: numb
 }
 
 /**
- * The history versions visible at `lsn` for the rows of a key range, in key order. Reads history
- * sequentially (cheap when rows have few versions) but reseeks past a row's irrelevant versions
- * once more than SKIPS_BEFORE_SEEK of them go by, so a row with thousands of versions costs a
- * couple of seeks, not a walk through all of them.
+ * The history versions visible at `lsn` for the rows of a key range, in key order: per row, one
+ * seek to its first history entry and at most one more to its version at `lsn`, so a row with
+ * thousands of versions costs what a row with one does. Seeks on cached pages do not await.
  */
 async function* visibleHistory(history: BTree, range: KeyRange, lsn: Lsn, from: number): AsyncGenerator<[string, Value[]]> {
-  let lo = range.lo === undefined ? undefined : range.loInclusive === false ? range.lo + HISTORY_KEY_END : range.lo;
-  for (let seeks = 0; seeks < Number.MAX_SAFE_INTEGER; seeks++) {
-    let reseek: string | undefined;
-    let key: string | undefined;
-    let decided = false;
-    let skipped = 0;
-    for await (const [hk, v] of history.scan({ lo })) {
-      const k = hk.slice(0, -LSN_SUFFIX_CHARS);
-      if (!belowHi(k, range)) return;
-      if (k !== key) {
-        key = k;
-        decided = false;
-        skipped = 0;
-      }
-      if (!decided && toLsn(v[from + 2]!) > lsn) {
-        // The first version of this row ending after `lsn`: the row's state then, if it existed.
-        decided = true;
-        if (toLsn(v[from]!) <= lsn) yield [k, v.slice(0, from + 2)];
-        continue;
-      }
-      if (++skipped > SKIPS_BEFORE_SEEK) {
-        reseek = decided ? k + HISTORY_KEY_END : historyKey(k, lsn + 1n);
-        break;
-      }
-    }
-    if (reseek === undefined) return;
-    lo = reseek;
+  let lo = range.lo === undefined ? '' : range.loInclusive === false ? range.lo + HISTORY_KEY_END : range.lo;
+  for (let rows = 0; rows < Number.MAX_SAFE_INTEGER; rows++) {
+    let first = ceiling(history, lo);
+    if (first instanceof Promise) first = await first;
+    if (!first) return;
+    const key = first[0].slice(0, -LSN_SUFFIX_CHARS);
+    if (!belowHi(key, range)) return;
+    const v = toLsn(first[1][from + 2]!) > lsn ? (toLsn(first[1][from]!) <= lsn ? first[1].slice(0, from + 2) : undefined) : await firstVisible(history, key, lsn, from);
+    if (v) yield [key, v];
+    lo = key + HISTORY_KEY_END;
   }
 }
-
-/** Versions of one row passed over sequentially before seeking instead. */
-const SKIPS_BEFORE_SEEK = 8;
 
 function inRange(key: string, r: KeyRange): boolean {
   if (r.lo !== undefined && (r.loInclusive === false ? key <= r.lo : key < r.lo)) return false;

@@ -168,6 +168,55 @@ export class BTree {
     return Array.isArray(v) ? v : NOT_CACHED;
   }
 
+  /**
+   * The first entry with key >= `lo`, without awaiting when the pages on the way are in memory:
+   * the seek that time-travel reads make into history. `undefined` past the last key,
+   * `NOT_CACHED` when a page or an overflow row would have to be read (use `scan` then).
+   */
+  ceilingCached(lo: string): [string, Value[]] | undefined | typeof NOT_CACHED {
+    this.checkLive();
+    const path: Array<{ page: BranchPage; index: number }> = [];
+    let p = this.pages.peek(this.root) as Node | undefined;
+    for (let depth = 0; p !== undefined && p.kind === 'branch'; depth++) {
+      assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
+      const index = upperBound(p.keys, lo);
+      path.push({ page: p, index });
+      p = this.pages.peek(p.children[index]!) as Node | undefined;
+    }
+    if (p === undefined) return NOT_CACHED;
+    let leaf: LeafPage = p;
+    let j = lowerBound(leaf.keys, lo);
+    // Past this leaf's last key: the answer is the first key of the next leaf to the right.
+    for (let steps = 0; j === leaf.keys.length; steps++) {
+      assert(steps <= DEPTH_MAX, 'ceiling walks up at most the depth of the tree');
+      let up = path.length - 1;
+      while (up >= 0 && path[up]!.index + 1 >= path[up]!.page.children.length) up--;
+      if (up < 0) return undefined;
+      path.length = up + 1;
+      const frame = path[up]!;
+      frame.index++;
+      let q = this.pages.peek(frame.page.children[frame.index]!) as Node | undefined;
+      for (let depth = 0; q !== undefined && q.kind === 'branch'; depth++) {
+        assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
+        path.push({ page: q, index: 0 });
+        q = this.pages.peek(q.children[0]!) as Node | undefined;
+      }
+      if (q === undefined) return NOT_CACHED;
+      leaf = q;
+      j = 0;
+    }
+    const v = leaf.vals[j]!;
+    return Array.isArray(v) ? [leaf.keys[j]!, v] : NOT_CACHED;
+  }
+
+  /** The first entry with key >= `lo` (see ceilingCached), reading pages as needed. */
+  async ceiling(lo: string): Promise<[string, Value[]] | undefined> {
+    const hit = this.ceilingCached(lo);
+    if (hit !== NOT_CACHED) return hit;
+    for await (const e of this.scan({ lo })) return e;
+    return undefined;
+  }
+
   async get(key: string): Promise<Value[] | undefined> {
     this.checkLive();
     let p = (this.pages.peek(this.root) as Node | undefined) ?? (await this.node(this.root));
