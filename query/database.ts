@@ -195,29 +195,48 @@ export class Database {
    * transaction runs alone, which is serializable.
    */
   async transaction<T>(fn: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const tx = this.begin(options);
+    let value: T;
+    try {
+      value = await fn(tx);
+    } catch (e) {
+      tx.rollback();
+      throw e;
+    }
+    await tx.commit();
+    return value;
+  }
+
+  /**
+   * Begin a concurrent transaction and return its handle: statements through it read the
+   * snapshot of this moment plus its own writes; `commit()` validates and commits it (CONFLICT
+   * when a concurrent commit got in the way), `rollback()` drops it. For servers that hold a
+   * transaction across calls; in code, `transaction(fn)` is simpler. Always end the handle:
+   * an open one keeps the notes its validation needs.
+   */
+  begin(options: TransactionOptions = {}): Transaction {
     checkTransactionOptions(options);
     if (this.closed) throw new DosqlError('CLOSED', 'database is closed');
-    const isolation = options.isolation ?? 'serializable';
     const snapshot = this.tables.appliedLsn;
-    const session: Session = { txn: new Txn(this.tables, { snapshot, isolation }), fixed: true };
-    const tx = new Transaction(this, session);
+    const session: Session = { txn: new Txn(this.tables, { snapshot, isolation: options.isolation ?? 'serializable' }), fixed: true };
     this.tables.openSnapshot(snapshot);
-    try {
-      const value = await fn(tx);
-      tx.finish();
-      const committed = await this.locked(async () => {
-        const txn = session.txn!;
-        this.tables.validate(txn.readsAndWrites(), snapshot);
-        // Wrapped, so that this does not wait for durability while holding the lock.
-        return { durable: (await this.commit(txn))?.durable };
-      });
-      if (committed.durable) await committed.durable;
-      return value;
-    } finally {
-      tx.finish();
-      session.txn = undefined;
-      this.tables.closeSnapshot(snapshot);
-    }
+    return new Transaction(this, session, snapshot);
+  }
+
+  /** @internal validate and commit a concurrent transaction; returns its durability promise. */
+  async commitConcurrent(session: Session, snapshot: bigint): Promise<void> {
+    const committed = await this.locked(async () => {
+      const txn = session.txn!;
+      this.tables.validate(txn.readsAndWrites(), snapshot);
+      // Wrapped, so that this does not wait for durability while holding the lock.
+      return { durable: (await this.commit(txn))?.durable };
+    });
+    if (committed.durable) await committed.durable;
+  }
+
+  /** @internal a concurrent transaction ended: its snapshot no longer needs write notes. */
+  endConcurrent(snapshot: bigint): void {
+    this.tables.closeSnapshot(snapshot);
   }
 
   /** Run statements atomically, in order: all of them commit, or none when one fails. */
@@ -646,7 +665,13 @@ export class Transaction {
   constructor(
     private readonly db: Database,
     private readonly session: Session,
+    private readonly snapshot: bigint,
   ) {}
+
+  /** Whether commit or rollback has ended this transaction. */
+  get ended(): boolean {
+    return this.finished;
+  }
 
   async exec(sql: string, params?: Params, options?: CallOptions): Promise<ExecResult> {
     this.check();
@@ -671,12 +696,29 @@ export class Transaction {
     const r = await this.db.withLock(() => this.db.execUnlocked(sql, params, this.session));
     return { ...this.db.queryResult(r, options), ...this.db.execResult(r, options) };
   }
-  /** @internal */
-  finish(): void {
+  /** Validate and commit durably; CONFLICT (nothing applied) when a concurrent commit interfered. */
+  async commit(): Promise<void> {
+    this.check();
     this.finished = true;
+    try {
+      await this.db.commitConcurrent(this.session, this.snapshot);
+    } finally {
+      this.close();
+    }
+  }
+  /** Drop everything this transaction did. Idempotent. */
+  rollback(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.close();
+  }
+  private close(): void {
+    if (this.session.txn === undefined) return;
+    this.session.txn = undefined;
+    this.db.endConcurrent(this.snapshot);
   }
   private check(): void {
-    if (this.finished) throw new DosqlError('MISUSE', 'the transaction has ended; run statements inside its callback');
+    if (this.finished) throw new DosqlError('MISUSE', 'the transaction has ended');
   }
 }
 

@@ -110,3 +110,21 @@ describe('db.transaction and db.batch', () => {
     await db.close();
   });
 });
+
+describe('db.begin handles', () => {
+  it('commit, roll back, and refuse use after the end', async () => {
+    const db = await fresh();
+    const a = db.begin();
+    await a.exec("INSERT INTO t VALUES (1, 'a')");
+    const b = db.begin({ isolation: 'snapshot' });
+    await b.exec("INSERT INTO t VALUES (2, 'b')");
+    b.rollback();
+    b.rollback();
+    expect(b.ended).toBe(true);
+    await a.commit();
+    await expect(a.exec('SELECT 1')).rejects.toMatchObject({ code: 'MISUSE' });
+    await expect(a.commit()).rejects.toMatchObject({ code: 'MISUSE' });
+    expect(await ids(db)).toEqual([1]);
+    await db.close();
+  });
+});
