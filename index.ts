@@ -10,3 +10,6 @@ export type { ErrorCode } from './base/errors.js';
 export type { SqlValue, IntMode } from './base/values.js';
 export type { ByteStore } from './storage/types.js';
 export { MemoryStore } from './storage/memory.js';
+export { Subscription } from './query/cdc.js';
+export type { ChangeBatch, ChangeEvent, ChangeTransaction, DebeziumEvent } from './query/cdc.js';
+export type { SlotInfo, SlotOptions } from './query/slots.js';

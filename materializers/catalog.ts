@@ -51,6 +51,12 @@ export class Catalog {
     return this.byId.get(id)?.def;
   }
 
+  /** A table by id, current or dropped (ids are never reused), for decoding old log records. */
+  definitionOf(id: number): TableDef | undefined {
+    for (let i = this.versions.length - 1; i >= 0; i--) if (this.versions[i]!.def.id === id) return this.versions[i]!.def;
+    return undefined;
+  }
+
   /** The table of this name as it was at `lsn` (after applying the transaction committed there). */
   tableAt(name: string, lsn: Lsn): TableDef | undefined {
     const key = name.toLowerCase();

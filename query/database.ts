@@ -34,6 +34,8 @@ import { parse } from './parser.js';
 import type { Env } from './scope.js';
 import { compileSelect, type PlanContext, type SelectPlan, type SelectRun } from './select.js';
 import { Txn } from './txn.js';
+import { Slots } from './slots.js';
+import { SUBSCRIPTION_BATCH_EVENTS_DEFAULT, SUBSCRIPTION_IN_FLIGHT_EVENTS_DEFAULT, Subscription } from './cdc.js';
 import { lsnValue, timestampMs } from './temporal.js';
 import { checkBranchName, forgetBranch, listBranches, openFork, prepareFork, recordBranch, type BranchInfo } from './branches.js';
 
@@ -57,6 +59,8 @@ export interface OpenOptions {
    * readable LSN and time. Default: the whole history.
    */
   retention?: RetentionOptions;
+  /** A replication slot further behind than this many bytes of log is marked lost. */
+  maxSlotLagBytes?: number;
   /** Open this branch of the database at `path` (made earlier with `db.branch(name)`). */
   branch?: string;
   /** With `storage`: close it when the database closes (default: the caller keeps it open). */
@@ -135,6 +139,37 @@ export class Database {
     private readonly ownsStore: boolean,
   ) {
     this.readTxn = new Txn(tables);
+    const db = this;
+    this.slots = new Slots({
+      store,
+      log,
+      tables,
+      maxSlotLagBytes: options.maxSlotLagBytes,
+      nextCommit: () => this.commitSignal.promise,
+      get closed() {
+        return db.closed;
+      },
+    });
+  }
+
+  /** Replication slots: durable positions of change-data-capture consumers. */
+  readonly slots: Slots;
+  /** Resolved (and replaced) whenever a commit becomes durable; subscriptions wait on it. */
+  private commitSignal = signal();
+
+  /**
+   * Push delivery of a slot's changes: `for await (const txns of db.subscribe('sink')) { ...;
+   * await sub.ack(txns.at(-1).commitLsn) }`. At-least-once from the slot's confirmed position;
+   * pauses at `maxInFlight` unacknowledged events.
+   */
+  subscribe(slot: string, options: { batchSize?: number; maxInFlight?: number } = {}): Subscription {
+    return new Subscription(this.slots, slot, options.batchSize ?? SUBSCRIPTION_BATCH_EVENTS_DEFAULT, options.maxInFlight ?? SUBSCRIPTION_IN_FLIGHT_EVENTS_DEFAULT);
+  }
+
+  private notifyCommit(): void {
+    const done = this.commitSignal;
+    this.commitSignal = signal();
+    done.resolve();
   }
 
   static async open(options: OpenOptions = {}): Promise<Database> {
@@ -434,6 +469,7 @@ export class Database {
         await this.tables.checkpoint();
       }
       this.closed = true;
+      this.notifyCommit(); // wake subscriptions so they end
     });
     await this.log.close();
     if (this.ownsStore) await this.store.close();
@@ -623,10 +659,13 @@ export class Database {
       this.failure = new DosqlError('IO', `commit could not be applied; reopen the database to recover: ${(e as Error).message}`, { cause: e });
       throw this.failure;
     }
+    // Subscribers learn of the commit once it is durable (they read only durable log).
+    a.durable.then(() => this.notifyCommit(), () => {});
     this.changesSinceCheckpoint += txn.changes.length;
     if (this.changesSinceCheckpoint >= (this.options.checkpointChangesMin ?? CHECKPOINT_CHANGES_DEFAULT)) {
       await a.durable;
       await this.tables.checkpoint();
+      await this.slots.enforceLag();
       this.changesSinceCheckpoint = 0;
     }
     return { durable: a.durable };
@@ -762,6 +801,12 @@ export class PreparedStatement {
   query(params?: Params): Promise<QueryResult> {
     return this.db.query(this.sql, params);
   }
+}
+
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 async function openFileStore(path: string): Promise<ByteStore> {
