@@ -33,6 +33,7 @@ const OP_UPDATE = 2;
 const OP_DELETE = 3;
 const OP_CREATE_TABLE = 4;
 const OP_DROP_TABLE = 5;
+const OP_ALTER_TABLE = 6;
 
 interface Body {
   o: number;
@@ -153,6 +154,8 @@ function toBody(r: LogRecord): Body {
       return { o: OP_CREATE_TABLE, l, x, d: c.table };
     case 'drop_table':
       return { o: OP_DROP_TABLE, l, x, t: c.table, n: c.name };
+    case 'alter_table':
+      return { o: OP_ALTER_TABLE, l, x, d: c.table };
     default:
       return assertNever(c);
   }
@@ -180,6 +183,9 @@ function fromBody(raw: unknown): LogRecord {
     case OP_DROP_TABLE:
       if (typeof b.n !== 'string') throw corrupt('bad table name');
       return change(lsn, txn, { op: 'drop_table', table: table(b), name: b.n });
+    case OP_ALTER_TABLE:
+      if (typeof b.d !== 'object' || b.d === null) throw corrupt('bad table definition');
+      return change(lsn, txn, { op: 'alter_table', table: b.d });
     default:
       throw corrupt(`unknown record op ${String(b.o)}`);
   }

@@ -52,6 +52,20 @@ export interface TableDef {
   uniques: number[][];
   /** The CREATE TABLE statement as written, for `.schema` and sqlite_schema. */
   sql: string;
+  /** Secondary indexes (CREATE INDEX), in creation order. */
+  indexes?: IndexDef[];
+}
+
+/** A secondary index: a tree from the indexed values (then the row key) to the row key. */
+export interface IndexDef {
+  /** Unique among all tables' indexes (case-insensitive). */
+  name: string;
+  /** Indexed column indexes, in order. */
+  columns: number[];
+  /** A UNIQUE index; its columns are also a `uniques` entry of the table (the constraint). */
+  unique: boolean;
+  /** The CREATE INDEX statement as written. */
+  sql: string;
 }
 
 /** One change inside a transaction. Row arrays are full rows in `TableDef.columns` order. */
@@ -60,7 +74,9 @@ export type Change =
   | { op: 'update'; table: number; rowid: number | bigint; before: Value[]; row: Value[] }
   | { op: 'delete'; table: number; rowid: number | bigint; before: Value[] }
   | { op: 'create_table'; table: TableDef }
-  | { op: 'drop_table'; table: number; name: string };
+  | { op: 'drop_table'; table: number; name: string }
+  /** A new definition of an existing table (same id): indexes added or dropped. */
+  | { op: 'alter_table'; table: TableDef };
 
 /** A record as stored: a change or a commit, stamped with its LSN and transaction id. */
 export type LogRecord =

@@ -31,11 +31,20 @@ export class Catalog {
   nextTableId: number;
   /** Bumped on every change, so cached plans know when to recompile. */
   version = 0;
+  /** Positions in `versions` added or changed since the last `takeChanged`, for persistence. */
+  private changed = new Set<number>();
 
   constructor(state: CatalogState = { versions: [], nextTableId: 1 }) {
     this.versions = state.versions;
     this.nextTableId = state.nextTableId;
     for (const v of this.versions) this.index(v);
+  }
+
+  /** The versions changed since the last call, with their positions (then forgets them). */
+  takeChanged(): Array<[number, TableVersion]> {
+    const out = [...this.changed].sort((a, b) => a - b).map((i): [number, TableVersion] => [i, this.versions[i]!]);
+    this.changed.clear();
+    return out;
   }
 
   state(): CatalogState {
@@ -75,9 +84,22 @@ export class Catalog {
   create(def: TableDef, lsn: Lsn): void {
     assert(!this.current.has(def.name.toLowerCase()), `table ${def.name} created twice`);
     const v: TableVersion = { def, fromLsn: lsn };
-    this.versions.push(v);
+    this.changed.add(this.versions.push(v) - 1);
     this.index(v);
     this.nextTableId = Math.max(this.nextTableId, def.id + 1);
+    this.version++;
+  }
+
+  /** A new definition of an existing table, valid from `lsn`: the old version ends there. */
+  replace(def: TableDef, lsn: Lsn): void {
+    const v = this.byId.get(def.id);
+    assert(v !== undefined && v.toLsn === undefined, `alter of unknown table id ${def.id}`);
+    v.toLsn = lsn;
+    this.changed.add(this.versions.lastIndexOf(v));
+    this.current.delete(v.def.name.toLowerCase());
+    const next: TableVersion = { def, fromLsn: lsn };
+    this.changed.add(this.versions.push(next) - 1);
+    this.index(next);
     this.version++;
   }
 
@@ -85,6 +107,7 @@ export class Catalog {
     const v = this.byId.get(id);
     assert(v !== undefined && v.toLsn === undefined, `drop of unknown table id ${id}`);
     v.toLsn = lsn;
+    this.changed.add(this.versions.lastIndexOf(v));
     this.current.delete(v.def.name.toLowerCase());
     this.byId.delete(id);
     this.version++;

@@ -33,7 +33,7 @@ import { pack, unpack } from '../base/codec.js';
 import { int, type Value } from '../base/values.js';
 import type { ByteStore } from '../storage/types.js';
 import { crc32 } from '../storage/crc32.js';
-import type { Change, CommittedTxn, Lsn, TableDef } from '../log/types.js';
+import type { Change, CommittedTxn, IndexDef, Lsn, TableDef } from '../log/types.js';
 import { BTree, NOT_CACHED, PageStore, encodeKey, encodeRowidKey } from './btree/index.js';
 import { Catalog, type CatalogState } from './catalog.js';
 import type { Materializer } from './types.js';
@@ -59,6 +59,8 @@ export interface TableTrees {
   history: BTree;
   /** One tree per `TableDef.uniques` entry, same order. */
   uniques: BTree[];
+  /** One tree per `TableDef.indexes` entry, same order: indexed values + row key -> [row key]. */
+  indexes: BTree[];
   /** Largest rowid ever stored (SQLite picks max + 1 for the next insert); 0 when empty. */
   maxRowid: number | bigint;
 }
@@ -67,8 +69,11 @@ interface MetaRecord {
   appliedLsn: bigint;
   /** The page store's id counter at the checkpoint: ids at or above it are orphans. */
   nextPageId: number;
+  /** Catalog with its versions inline (older checkpoints); newer ones keep versions in a tree. */
   catalog: CatalogState;
-  tables: Array<{ id: number; root: number; history: number; uniques: number[]; maxRowid: number | bigint }>;
+  /** Root of the tree of catalog versions (position -> [packed version]); see checkpoint. */
+  catalogRoot?: number;
+  tables: Array<{ id: number; root: number; history: number; uniques: number[]; indexes?: number[]; maxRowid: number | bigint }>;
 }
 
 export class TableStore implements Materializer {
@@ -94,20 +99,26 @@ export class TableStore implements Materializer {
   /** Slot the next checkpoint writes: the one not holding the current checkpoint. */
   private nextSlot: number;
 
+  /** Catalog versions by position, so the checkpoint record stays small however much DDL ran. */
+  private readonly catalogTree: BTree;
+
   private constructor(
     private readonly pages: PageStore,
     meta: MetaRecord | undefined,
     currentSlot: number,
+    catalogState: CatalogState | undefined,
   ) {
     this.nextSlot = 1 - currentSlot;
     this.appliedLsn = meta?.appliedLsn ?? 0n;
     this.checkpointLsn = this.appliedLsn;
-    this.catalog = new Catalog(meta?.catalog);
+    this.catalog = new Catalog(catalogState);
+    this.catalogTree = meta?.catalogRoot === undefined ? BTree.create(pages) : BTree.open(pages, meta.catalogRoot);
     for (const t of meta?.tables ?? []) {
       this.trees.set(t.id, {
         rows: BTree.open(pages, t.root),
         history: BTree.open(pages, t.history),
         uniques: t.uniques.map((r) => BTree.open(pages, r)),
+        indexes: (t.indexes ?? []).map((r) => BTree.open(pages, r)),
         maxRowid: t.maxRowid,
       });
     }
@@ -127,7 +138,7 @@ export class TableStore implements Materializer {
     const pages = new PageStore(store, { prefix: PAGE_PREFIX, nextPageId: meta?.nextPageId, cacheBytesMax: options.cacheBytesMax });
     // Pages written by a checkpoint that crashed before its meta record are garbage.
     await pages.sweepOrphans();
-    return new TableStore(pages, meta, slot);
+    return new TableStore(pages, meta, slot, await loadCatalog(pages, meta));
   }
 
   /** The trees of a current table; throws if the table has none (a bug, not user input). */
@@ -225,7 +236,7 @@ export class TableStore implements Materializer {
 
   /** Note a change's keys for open snapshots (nothing to do when none is open). */
   private noteChange(c: Change, lsn: Lsn): void {
-    if (this.snapshots.size === 0 || c.op === 'create_table' || c.op === 'drop_table') return;
+    if (this.snapshots.size === 0 || c.op === 'create_table' || c.op === 'drop_table' || c.op === 'alter_table') return;
     const def = this.def(c.table);
     for (const row of c.op === 'update' ? [c.before, c.row] : [c.op === 'delete' ? c.before : c.row]) {
       this.noteWrite(`${def.id}:${rowKey(def, c.rowid, row)}`, lsn);
@@ -265,15 +276,18 @@ export class TableStore implements Materializer {
 
   async checkpoint(): Promise<void> {
     if (this.appliedLsn === this.checkpointLsn) return;
+    for (const [i, v] of this.catalog.takeChanged()) await this.catalogTree.put(encodeRowidKey(i), [pack(v)]);
     const meta: MetaRecord = {
       appliedLsn: this.appliedLsn,
       nextPageId: this.pages.nextPageId,
-      catalog: this.catalog.state(),
+      catalog: { versions: [], nextTableId: this.catalog.nextTableId },
+      catalogRoot: this.catalogTree.rootId,
       tables: [...this.trees].map(([id, t]) => ({
         id,
         root: t.rows.rootId,
         history: t.history.rootId,
         uniques: t.uniques.map((u) => u.rootId),
+        indexes: t.indexes.map((x) => x.rootId),
         maxRowid: t.maxRowid,
       })),
     };
@@ -290,6 +304,7 @@ export class TableStore implements Materializer {
           rows: BTree.create(this.pages),
           history: BTree.create(this.pages),
           uniques: c.table.uniques.map(() => BTree.create(this.pages)),
+          indexes: (c.table.indexes ?? []).map(() => BTree.create(this.pages)),
           maxRowid: 0,
         });
         return;
@@ -298,10 +313,13 @@ export class TableStore implements Materializer {
         await t.rows.drop();
         await t.history.drop();
         for (const u of t.uniques) await u.drop();
+        for (const x of t.indexes) await x.drop();
         this.trees.delete(c.table);
         this.catalog.drop(c.table, lsn);
         return;
       }
+      case 'alter_table':
+        return this.alterTable(c.table, lsn);
       case 'insert':
         return this.putRow(c.table, c.rowid, c.row, version);
       case 'delete':
@@ -317,16 +335,72 @@ export class TableStore implements Materializer {
     const t = this.table(tableId);
     if (rowid > t.maxRowid) t.maxRowid = rowid;
     const stored = [rowid, ...row, version[0], version[1]];
-    const pending = t.rows.put(rowKey(def, rowid, row), stored);
-    if (pending || def.uniques.length) return this.putUniques(def, t, rowid, row, pending);
+    const key = rowKey(def, rowid, row);
+    const pending = t.rows.put(key, stored);
+    if (pending || def.uniques.length || t.indexes.length) return this.putSecondary(def, t, rowid, row, key, pending);
   }
 
-  private async putUniques(def: TableDef, t: TableTrees, rowid: number | bigint, row: Value[], pending: void | Promise<void>): Promise<void> {
+  private async putSecondary(def: TableDef, t: TableTrees, rowid: number | bigint, row: Value[], key: string, pending: void | Promise<void>): Promise<void> {
     await pending;
     for (let i = 0; i < def.uniques.length; i++) {
       const k = uniqueKey(def, i, row);
       if (k !== undefined) await t.uniques[i]!.put(k, [rowid]);
     }
+    const indexes = def.indexes ?? [];
+    for (let i = 0; i < indexes.length; i++) await t.indexes[i]!.put(indexKey(indexes[i]!, row, key), [key]);
+  }
+
+  /**
+   * A new definition of a table: build the trees of new UNIQUE constraints and indexes from the
+   * rows (deterministic, so replay builds the same) and drop those of removed indexes.
+   */
+  private async alterTable(def: TableDef, lsn: Lsn): Promise<void> {
+    const t = this.table(def.id);
+    const old = this.def(def.id);
+    this.catalog.replace(def, lsn);
+    const oldIndexes = new Map((old.indexes ?? []).map((x, i) => [x.name.toLowerCase(), t.indexes[i]!]));
+    const indexes: BTree[] = [];
+    const build: Array<[number, BTree]> = [];
+    for (const [i, x] of (def.indexes ?? []).entries()) {
+      const kept = oldIndexes.get(x.name.toLowerCase());
+      oldIndexes.delete(x.name.toLowerCase());
+      if (kept) indexes.push(kept);
+      else {
+        const tree = BTree.create(this.pages);
+        indexes.push(tree);
+        build.push([i, tree]);
+      }
+    }
+    for (const dropped of oldIndexes.values()) await dropped.drop();
+    const uniques = t.uniques.slice();
+    const newUniques: number[] = [];
+    for (let i = 0; i < def.uniques.length; i++) {
+      if (i >= uniques.length) {
+        uniques.push(BTree.create(this.pages));
+        newUniques.push(i);
+      } else if (def.uniques[i]!.length === 0 && (old.uniques[i]?.length ?? 0) > 0) {
+        await uniques[i]!.drop();
+        uniques[i] = BTree.create(this.pages);
+      }
+    }
+    t.indexes = indexes;
+    t.uniques = uniques;
+    if (build.length === 0 && newUniques.length === 0) return;
+    const w = def.columns.length;
+    for await (const [key, rec] of t.rows.scan()) {
+      const row = rec.slice(1, 1 + w);
+      for (const [i, tree] of build) await tree.put(indexKey(def.indexes![i]!, row, key), [key]);
+      for (const i of newUniques) {
+        const k = uniqueKey(def, i, row);
+        if (k !== undefined) await uniques[i]!.put(k, [rec[0]!]);
+      }
+    }
+  }
+
+  /** The index tree of `name` on a table, for index scans. */
+  indexTree(def: TableDef, name: string): BTree | undefined {
+    const i = (def.indexes ?? []).findIndex((x) => x.name.toLowerCase() === name.toLowerCase());
+    return i < 0 ? undefined : this.table(def.id).indexes[i];
   }
 
   /** Remove the current version and keep it in history, ended by `version`'s commit. */
@@ -342,6 +416,8 @@ export class TableStore implements Materializer {
       const k = uniqueKey(def, i, before);
       if (k !== undefined) await t.uniques[i]!.delete(k);
     }
+    const indexes = def.indexes ?? [];
+    for (let i = 0; i < indexes.length; i++) await t.indexes[i]!.delete(indexKey(indexes[i]!, before, key));
   }
 
   private def(id: number): TableDef {
@@ -455,6 +531,14 @@ export function historyKey(key: string, toLsn: bigint): string {
   return key + toLsn.toString(16).padStart(LSN_SUFFIX_CHARS, '0');
 }
 
+async function loadCatalog(pages: PageStore, meta: MetaRecord | undefined): Promise<CatalogState | undefined> {
+  if (!meta) return undefined;
+  if (meta.catalogRoot === undefined) return meta.catalog;
+  const versions: CatalogState['versions'] = [];
+  for await (const [, v] of BTree.open(pages, meta.catalogRoot).scan()) versions.push(unpack(v[0] as Uint8Array) as CatalogState['versions'][number]);
+  return { versions, nextTableId: meta.catalog.nextTableId };
+}
+
 function encodeMeta(meta: MetaRecord): Uint8Array {
   const body = pack(meta);
   const out = new Uint8Array(4 + body.byteLength);
@@ -477,9 +561,16 @@ export function rowKey(def: TableDef, rowid: number | bigint, row: readonly Valu
   return encodeKey(def.primaryKey.map((i) => row[i]!));
 }
 
+/** The key of a row in an index tree: the indexed values, then the row key (unique per row). */
+export function indexKey(index: IndexDef, row: readonly Value[], key: string): string {
+  return encodeKey(index.columns.map((i) => row[i] ?? null)) + key;
+}
+
 /** The key of a row in a UNIQUE constraint's tree; undefined when a constrained value is NULL. */
 export function uniqueKey(def: TableDef, constraint: number, row: readonly Value[]): string | undefined {
   const cols = def.uniques[constraint]!;
+  // A dropped UNIQUE index leaves an empty slot, so later slots keep their positions.
+  if (cols.length === 0) return undefined;
   const vals: Value[] = [];
   for (const i of cols) {
     const v = row[i]!;

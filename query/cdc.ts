@@ -72,7 +72,7 @@ export function transactionEvents(slot: SlotRecord, txn: CommittedTxn, tableOf: 
   const timestamp = new Date(hlcPhysicalMs(txn.hlc)).toISOString();
   const events: Array<ChangeEvent | DebeziumEvent> = [];
   txn.changes.forEach((c, i) => {
-    if (c.op === 'create_table' || c.op === 'drop_table') return;
+    if (c.op === 'create_table' || c.op === 'drop_table' || c.op === 'alter_table') return;
     const def = tableOf(c.table);
     if (!def) throw new DosqlError('CORRUPT', `log refers to unknown table id ${c.table}`);
     const operation = OPERATION[c.op];
@@ -85,7 +85,7 @@ export function transactionEvents(slot: SlotRecord, txn: CommittedTxn, tableOf: 
   return { txnId: txn.txn, commitLsn: txn.commitLsn, timestamp, hlc: txn.hlc, eventCount: events.length, events };
 }
 
-function changeEvent(def: TableDef, c: Exclude<Change, { op: 'create_table' | 'drop_table' }>, txn: CommittedTxn, lsn: bigint, timestamp: string, columns?: string[]): ChangeEvent {
+function changeEvent(def: TableDef, c: Exclude<Change, { op: 'create_table' | 'drop_table' | 'alter_table' }>, txn: CommittedTxn, lsn: bigint, timestamp: string, columns?: string[]): ChangeEvent {
   const event: ChangeEvent = {
     id: String(lsn),
     operation: OPERATION[c.op],

@@ -3,8 +3,10 @@
  * transaction. The catalog itself changes only when the transaction commits and the table
  * materializer applies the logged change, exactly as on replay.
  */
-import type { ColumnDef, TableDef } from '../log/types.js';
-import type { CreateTableStmt, DropStmt } from './ast.js';
+import { DosqlError } from '../base/errors.js';
+import type { ColumnDef, IndexDef, TableDef } from '../log/types.js';
+import { encodeKey } from '../materializers/btree/index.js';
+import type { CreateIndexStmt, CreateTableStmt, DropStmt } from './ast.js';
 import type { CompileContext } from './expr.js';
 import type { Txn } from './txn.js';
 import { affinityOfType } from './values/index.js';
@@ -92,6 +94,7 @@ function dedupeUniques(uniques: number[][], pk: number[]): number[][] {
 }
 
 export function dropTable(stmt: DropStmt, txn: Txn, cx: CompileContext): boolean {
+  if (stmt.object === 'INDEX') return dropIndex(stmt, txn, cx);
   if (stmt.object !== 'TABLE') cx.fail('ERROR', `DROP ${stmt.object} is not supported yet`, stmt.pos);
   const def = txn.table(stmt.name);
   if (!def) {
@@ -99,5 +102,74 @@ export function dropTable(stmt: DropStmt, txn: Txn, cx: CompileContext): boolean
     cx.fail('NO_SUCH_TABLE', `no such table: ${stmt.name}`, stmt.pos);
   }
   txn.dropTable(def);
+  return true;
+}
+
+/** The table holding an index of this name, with the index's position. */
+function findIndex(txn: Txn, name: string): { def: TableDef; at: number } | undefined {
+  const key = name.toLowerCase();
+  for (const def of txn.tableList()) {
+    const at = (def.indexes ?? []).findIndex((x) => x.name.toLowerCase() === key);
+    if (at >= 0) return { def, at };
+  }
+  return undefined;
+}
+
+/**
+ * CREATE [UNIQUE] INDEX: a new definition of the table with the index added (and, for UNIQUE, a
+ * UNIQUE constraint on its columns), checked against the rows already there.
+ */
+export async function createIndex(stmt: CreateIndexStmt, sqlText: string, txn: Txn, cx: CompileContext): Promise<boolean> {
+  if (findIndex(txn, stmt.name) || txn.table(stmt.name)) {
+    if (stmt.ifNotExists) return false;
+    cx.fail('ERROR', `index ${stmt.name} already exists`, stmt.pos);
+  }
+  if (stmt.where) cx.fail('ERROR', 'partial indexes (CREATE INDEX ... WHERE) are not supported yet', stmt.where.pos);
+  const def = txn.table(stmt.table);
+  if (!def) return cx.fail('NO_SUCH_TABLE', `no such table: ${stmt.table}`, stmt.pos);
+  const columns = stmt.columns.map((o) => {
+    const name = columnName(o.expr, cx);
+    const i = def.columns.findIndex((c) => c.name.toLowerCase() === name.toLowerCase());
+    if (i < 0) cx.fail('NO_SUCH_COLUMN', `no such column: ${name}`, o.pos);
+    return i;
+  });
+  const index: IndexDef = { name: stmt.name, columns, unique: stmt.unique, sql: sqlText };
+  const next: TableDef = { ...def, indexes: [...(def.indexes ?? []), index] };
+  if (stmt.unique) {
+    next.uniques = [...def.uniques, columns];
+    await checkNoDuplicates(def, columns, txn);
+  }
+  txn.alterTable(next);
+  return true;
+}
+
+async function checkNoDuplicates(def: TableDef, columns: number[], txn: Txn): Promise<void> {
+  const seen = new Set<string>();
+  for await (const rec of txn.scan(def)) {
+    const vals = columns.map((i) => rec[1 + i]!);
+    if (vals.some((v) => v === null)) continue;
+    const k = encodeKey(vals);
+    if (seen.has(k)) {
+      throw new DosqlError('CONSTRAINT_UNIQUE', `UNIQUE constraint failed: ${columns.map((i) => `${def.name}.${def.columns[i]!.name}`).join(', ')}`);
+    }
+    seen.add(k);
+  }
+}
+
+function dropIndex(stmt: DropStmt, txn: Txn, cx: CompileContext): boolean {
+  const found = findIndex(txn, stmt.name);
+  if (!found) {
+    if (stmt.ifExists) return false;
+    return cx.fail('ERROR', `no such index: ${stmt.name}`, stmt.pos);
+  }
+  const { def, at } = found;
+  const index = def.indexes![at]!;
+  const next: TableDef = { ...def, indexes: def.indexes!.filter((_, i) => i !== at) };
+  if (index.unique) {
+    // Empty the matching UNIQUE slot rather than remove it, so later slots keep their positions.
+    const slot = def.uniques.findIndex((u) => u.length === index.columns.length && u.every((c, i) => c === index.columns[i]));
+    if (slot >= 0) next.uniques = def.uniques.map((u, i) => (i === slot ? [] : u));
+  }
+  txn.alterTable(next);
   return true;
 }

@@ -14,7 +14,7 @@
 import { DosqlError } from '../base/errors.js';
 import type { Value } from '../base/values.js';
 import { encodeKey } from '../materializers/btree/index.js';
-import type { TableDef } from '../log/types.js';
+import type { IndexDef, TableDef } from '../log/types.js';
 import type { BinaryOp, Expr, FromItem, OrderingTerm, ResultColumn, SelectCore, SelectStmt, ValuesCore } from './ast.js';
 import { compileExpr, type AggSpec, type CompileContext, type Compiled, type SubPlan, type SyncFn } from './expr.js';
 import { Scope, type Env, type RunContext, type Source } from './scope.js';
@@ -534,6 +534,7 @@ export function compileTable(item: Extract<FromItem, { kind: 'table' }>, scope: 
       env.rows[slot] = row;
       return emit();
     }
+    if (access.kind === 'index' && txn.readsCurrentTrees(def)) return scanIndex(def, access, env, slot, emit);
     const range = access.kind === 'range' ? await access.range(env) : {};
     if (range === undefined) return true;
     for await (const row of txn.scan(def, range)) {
@@ -542,6 +543,26 @@ export function compileTable(item: Extract<FromItem, { kind: 'table' }>, scope: 
     }
     return true;
   };
+}
+
+/** Rows through a secondary index: a range of the index tree, then each row by its key. */
+async function scanIndex(def: TableDef, access: Extract<Access, { kind: 'index' }>, env: Env, slot: number, emit: Emit): Promise<boolean> {
+  const txn = (env.run as SelectRun).txn;
+  const range = await access.range(env);
+  if (range === undefined) return true;
+  const tree = txn.store.indexTree(def, access.index.name)!;
+  // Collect the row keys first: emitting may run statements that change the index (none today,
+  // but a scan must not depend on that).
+  const keys: string[] = [];
+  for await (const [, v] of tree.scan(range)) keys.push(v[0] as string);
+  for (const key of keys) {
+    let row = txn.getRow(def, key);
+    if (row instanceof Promise) row = await row;
+    if (!row) continue;
+    env.rows[slot] = row;
+    if ((await emit()) === false) return false;
+  }
+  return true;
 }
 
 /** A table reference reading the past: versioned reads that bypass the transaction's overlay. */
@@ -594,6 +615,10 @@ function compileSchemaTable(name: string, scope: Scope): Producer {
     for (const t of (env.run as SelectRun).txn.tableList()) {
       env.rows[slot] = ['table', t.name, t.name, t.id, t.sql];
       if ((await emit()) === false) return false;
+      for (const x of t.indexes ?? []) {
+        env.rows[slot] = ['index', x.name, t.name, t.id, x.sql];
+        if ((await emit()) === false) return false;
+      }
     }
     return true;
   };
@@ -681,6 +706,7 @@ function compileJoinCondition(item: Extract<FromItem, { kind: 'join' }>, scope: 
 
 type Access =
   | { kind: 'scan' }
+  | { kind: 'index'; index: IndexDef; range: (env: Env) => Promise<KeyRange | undefined> }
   | { kind: 'point'; value: (env: Env) => Value | undefined | Promise<Value | undefined> }
   | { kind: 'range'; range: (env: Env) => Promise<import('./txn.js').KeyRange | undefined> };
 
@@ -691,11 +717,71 @@ function keyColumnIndex(def: TableDef): number | 'rowid' | undefined {
   return undefined;
 }
 
+/** What WHERE says about one column: an equality, and lower and upper bounds. */
+interface ColumnBounds {
+  eq?: Expr;
+  lows: Array<{ e: Expr; inclusive: boolean }>;
+  highs: Array<{ e: Expr; inclusive: boolean }>;
+}
+
+function boundsFor(terms: Expr[], isColumn: (e: Expr) => boolean, source: Source): ColumnBounds {
+  const b: ColumnBounds = { lows: [], highs: [] };
+  for (const t of terms) {
+    if (t.kind === 'between' && !t.negated && isColumn(t.operand) && independent(t.low, source) && independent(t.high, source)) {
+      b.lows.push({ e: t.low, inclusive: true });
+      b.highs.push({ e: t.high, inclusive: true });
+      continue;
+    }
+    if (t.kind !== 'binary') continue;
+    let op = t.op;
+    let other: Expr;
+    if (isColumn(t.left) && independent(t.right, source)) other = t.right;
+    else if (isColumn(t.right) && independent(t.left, source)) {
+      other = t.left;
+      op = flip(op);
+    } else continue;
+    if (other.kind === 'collate') continue;
+    if (op === '=') b.eq ??= other;
+    if (op === '>' || op === '>=') b.lows.push({ e: other, inclusive: op === '>=' });
+    if (op === '<' || op === '<=') b.highs.push({ e: other, inclusive: op === '<=' });
+  }
+  return b;
+}
+
+function columnMatcher(source: Source, column: number): (e: Expr) => boolean {
+  const name = source.columns[column]!;
+  return (e) => e.kind === 'column' && e.name.toLowerCase() === name && (!e.table || e.table.toLowerCase() === source.name);
+}
+
+/**
+ * The access path: a primary-key point lookup, an index equality, a key range, an index range,
+ * or a full scan, in that order of preference. WHERE is still checked on every row produced.
+ */
 function planAccess(def: TableDef, source: Source, scope: Scope, cx: PlanContext, where: Expr | undefined): Access {
+  if (!where) return { kind: 'scan' };
+  const terms = conjuncts(where);
   const keyCol = keyColumnIndex(def);
-  if (!where || keyCol === undefined) return { kind: 'scan' };
-  const keyAffinity: V.Affinity = keyCol === 'rowid' ? 'INTEGER' : def.columns[keyCol]!.affinity;
-  const isKey = (e: Expr): boolean => {
+  const key = keyCol === undefined ? undefined : boundsFor(terms, keyMatcher(def, source, keyCol), source);
+  const keyAffinity: V.Affinity = keyCol === 'rowid' || keyCol === undefined ? 'INTEGER' : def.columns[keyCol]!.affinity;
+  if (key?.eq) {
+    const c = compileIndependent(key.eq, scope, cx);
+    if (!c.async) {
+      const f = c.fn as SyncFn;
+      return { kind: 'point', value: (env) => keyValue(f(env), keyAffinity) };
+    }
+    return { kind: 'point', value: async (env) => keyValue(await c.fn(env), keyAffinity) };
+  }
+  const indexes = (def.indexes ?? []).map((index) => ({ index, b: boundsFor(terms, columnMatcher(source, index.columns[0]!), source) }));
+  const byEq = indexes.find((x) => x.b.eq);
+  if (byEq) return indexAccess(def, byEq.index, { lows: [{ e: byEq.b.eq!, inclusive: true }], highs: [{ e: byEq.b.eq!, inclusive: true }] }, scope, cx);
+  if (key && (key.lows.length || key.highs.length)) return { kind: 'range', range: rangeOf(key, keyAffinity, scope, cx) };
+  const byRange = indexes.find((x) => x.b.lows.length || x.b.highs.length);
+  if (byRange) return indexAccess(def, byRange.index, byRange.b, scope, cx);
+  return { kind: 'scan' };
+}
+
+function keyMatcher(def: TableDef, source: Source, keyCol: number | 'rowid'): (e: Expr) => boolean {
+  return (e) => {
     if (e.kind !== 'column') return false;
     if (e.table && e.table.toLowerCase() !== source.name) return false;
     const n = e.name.toLowerCase();
@@ -705,58 +791,57 @@ function planAccess(def: TableDef, source: Source, scope: Scope, cx: PlanContext
     }
     return n === def.columns[keyCol]!.name.toLowerCase();
   };
-  const terms = conjuncts(where);
-  const lows: Array<{ e: Expr; inclusive: boolean }> = [];
-  const highs: Array<{ e: Expr; inclusive: boolean }> = [];
-  for (const t of terms) {
-    if (t.kind === 'between' && !t.negated && isKey(t.operand) && independent(t.low, source) && independent(t.high, source)) {
-      lows.push({ e: t.low, inclusive: true });
-      highs.push({ e: t.high, inclusive: true });
-      continue;
+}
+
+/** Key range over the table's own key from the first lower and upper bound. */
+function rangeOf(b: ColumnBounds, affinity: V.Affinity, scope: Scope, cx: PlanContext): (env: Env) => Promise<KeyRange | undefined> {
+  const lo = b.lows[0] && { c: compileIndependent(b.lows[0].e, scope, cx), inclusive: b.lows[0].inclusive };
+  const hi = b.highs[0] && { c: compileIndependent(b.highs[0].e, scope, cx), inclusive: b.highs[0].inclusive };
+  return async (env) => {
+    const r: KeyRange = {};
+    if (lo) {
+      const v = boundValue(await lo.c.fn(env), affinity);
+      if (v === null) return undefined;
+      r.lo = encodeKey([v]);
+      r.loInclusive = lo.inclusive;
     }
-    if (t.kind !== 'binary') continue;
-    let op = t.op;
-    let other: Expr;
-    if (isKey(t.left) && independent(t.right, source)) other = t.right;
-    else if (isKey(t.right) && independent(t.left, source)) {
-      other = t.left;
-      op = flip(op);
-    } else continue;
-    if (other.kind === 'collate') continue;
-    if (op === '=') {
-      const c = compileIndependent(other, scope, cx);
-      if (!c.async) {
-        const f = c.fn as SyncFn;
-        return { kind: 'point', value: (env) => keyValue(f(env), keyAffinity) };
-      }
-      return { kind: 'point', value: async (env) => keyValue(await c.fn(env), keyAffinity) };
+    if (hi) {
+      const v = boundValue(await hi.c.fn(env), affinity);
+      if (v === null) return undefined;
+      r.hi = encodeKey([v]);
+      r.hiInclusive = hi.inclusive;
     }
-    if (op === '>' || op === '>=') lows.push({ e: other, inclusive: op === '>=' });
-    if (op === '<' || op === '<=') highs.push({ e: other, inclusive: op === '<=' });
-  }
-  if (!lows.length && !highs.length) return { kind: 'scan' };
-  const lo = lows[0] && { c: compileIndependent(lows[0].e, scope, cx), inclusive: lows[0].inclusive };
-  const hi = highs[0] && { c: compileIndependent(highs[0].e, scope, cx), inclusive: highs[0].inclusive };
+    return r;
+  };
+}
+
+/**
+ * A range of an index tree from bounds on its first column. Index keys are the encoded values
+ * followed by the row key, so "first column = v" is every key starting with encode(v): from
+ * encode(v) up to encode(v) + U+FFFF, which sorts after any continuation.
+ */
+function indexAccess(def: TableDef, index: IndexDef, b: ColumnBounds, scope: Scope, cx: PlanContext): Access {
+  const affinity = def.columns[index.columns[0]!]!.affinity;
+  const keyRange = rangeOf(b, affinity, scope, cx);
   return {
-    kind: 'range',
+    kind: 'index',
+    index,
     range: async (env) => {
-      const r: import('./txn.js').KeyRange = {};
-      if (lo) {
-        const v = boundValue(await lo.c.fn(env), keyAffinity);
-        if (v === null) return undefined;
-        r.lo = encodeKey([v]);
-        r.loInclusive = lo.inclusive;
+      const r = await keyRange(env);
+      if (!r) return undefined;
+      const out: KeyRange = { hiInclusive: false };
+      if (r.lo !== undefined) {
+        out.lo = r.loInclusive ? r.lo : r.lo + INDEX_KEY_END;
+        out.loInclusive = true;
       }
-      if (hi) {
-        const v = boundValue(await hi.c.fn(env), keyAffinity);
-        if (v === null) return undefined;
-        r.hi = encodeKey([v]);
-        r.hiInclusive = hi.inclusive;
-      }
-      return r;
+      if (r.hi !== undefined) out.hi = r.hiInclusive ? r.hi + INDEX_KEY_END : r.hi;
+      return out;
     },
   };
 }
+
+/** Sorts after every continuation of an encoded index value (see indexAccess). */
+const INDEX_KEY_END = '\uffff';
 
 function compileIndependent(e: Expr, scope: Scope, cx: PlanContext): Compiled {
   return compileExpr(e, scope, cx);

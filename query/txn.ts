@@ -12,7 +12,7 @@
  * the pending catalog back to the mark, so a failing statement leaves nothing half-applied. The
  * same marks give SAVEPOINTs later.
  */
-import { assert } from '../base/errors.js';
+import { DosqlError, assert } from '../base/errors.js';
 import type { Value } from '../base/values.js';
 import type { Change, TableDef } from '../log/types.js';
 import { NOT_CACHED } from '../materializers/btree/index.js';
@@ -44,7 +44,9 @@ type Undo =
   | { kind: 'unique'; map: Map<string, number | bigint | null>; key: string; prev: number | bigint | null | undefined }
   | { kind: 'maxRowid'; overlay: TableOverlay; prev: number | bigint }
   | { kind: 'create'; name: string }
-  | { kind: 'drop'; def: TableDef };
+  | { kind: 'drop'; def: TableDef }
+  | { kind: 'alter'; id: number; prev: TableDef | undefined }
+  | { kind: 'recreate'; name: string; prev: TableDef };
 
 export interface TxnMark {
   undo: number;
@@ -59,6 +61,8 @@ export class Txn {
   private readonly created = new Map<string, TableDef>();
   /** Ids of committed tables dropped by this transaction. */
   private readonly dropped = new Map<string, TableDef>();
+  /** New definitions this transaction gave committed tables, by id. */
+  private readonly altered = new Map<number, TableDef>();
   private nextTableId: number;
   /** Open savepoints, innermost last. */
   readonly savepoints: Array<{ name: string; mark: TxnMark }> = [];
@@ -113,7 +117,7 @@ export class Txn {
 
   /** True when this transaction created or dropped tables (plans compiled now must not be cached). */
   get hasSchemaChanges(): boolean {
-    return this.created.size > 0 || this.dropped.size > 0;
+    return this.created.size > 0 || this.dropped.size > 0 || this.altered.size > 0;
   }
 
   mark(): TxnMark {
@@ -141,12 +145,44 @@ export class Txn {
     const created = this.created.get(key);
     if (created) return created;
     if (this.dropped.has(key)) return undefined;
-    return this.tables.catalog.table(name);
+    const def = this.tables.catalog.table(name);
+    return def ? (this.altered.get(def.id) ?? def) : undefined;
+  }
+
+  /**
+   * Give a table a new definition (CREATE or DROP INDEX). Refused for a table this transaction
+   * already wrote to: its overlay was laid out for the old definition.
+   */
+  alterTable(def: TableDef): void {
+    if (this.overlays.has(def.id)) {
+      throw new DosqlError('ERROR', `cannot change the indexes of ${def.name} after writing to it in the same transaction`);
+    }
+    const key = def.name.toLowerCase();
+    const created = this.created.get(key);
+    if (created) {
+      this.undo.push({ kind: 'recreate', name: key, prev: created });
+      this.created.set(key, def);
+    } else {
+      this.undo.push({ kind: 'alter', id: def.id, prev: this.altered.get(def.id) });
+      this.altered.set(def.id, def);
+    }
+    this.changes.push({ op: 'alter_table', table: def });
+  }
+
+  /**
+   * True when reads of this table see exactly the committed current trees (no pending writes, no
+   * snapshot, not created here): then secondary indexes, which hold the committed state, apply.
+   */
+  readsCurrentTrees(def: TableDef): boolean {
+    return this.snapshot === undefined && !this.overlays.has(def.id) && !this.isNew(def) && !this.altered.has(def.id);
   }
 
   /** Every table this transaction sees, in creation order. */
   tableList(): TableDef[] {
-    const committed = this.tables.catalog.tables().filter((t) => !this.dropped.has(t.name.toLowerCase()));
+    const committed = this.tables.catalog
+      .tables()
+      .filter((t) => !this.dropped.has(t.name.toLowerCase()))
+      .map((t) => this.altered.get(t.id) ?? t);
     return [...committed, ...this.created.values()];
   }
 
@@ -285,7 +321,7 @@ export class Txn {
   }
 
   private isNew(def: TableDef): boolean {
-    return this.created.size > 0 && this.created.get(def.name.toLowerCase()) === def;
+    return this.created.size > 0 && this.created.get(def.name.toLowerCase())?.id === def.id;
   }
 
   private overlay(def: TableDef): TableOverlay {
@@ -327,6 +363,13 @@ export class Txn {
         return;
       case 'maxRowid':
         u.overlay.maxRowid = u.prev;
+        return;
+      case 'alter':
+        if (u.prev) this.altered.set(u.id, u.prev);
+        else this.altered.delete(u.id);
+        return;
+      case 'recreate':
+        this.created.set(u.name, u.prev);
         return;
       case 'create':
         this.created.delete(u.name);

@@ -11,10 +11,10 @@ export async function tableContents(tables: TableStore): Promise<Map<string, Val
   const out = new Map<string, Value[][]>();
   for (const def of tables.catalog.tables()) {
     const trees = tables.table(def.id);
-    for (const [i, tree] of [trees.rows, ...trees.uniques].entries()) {
+    for (const [i, tree] of [trees.rows, ...trees.uniques, ...trees.indexes].entries()) {
       const rows: Value[][] = [];
       for await (const [key, row] of tree.scan()) rows.push([key, ...row.map(plainBytes)]);
-      out.set(i === 0 ? def.name : `${def.name}#unique${i - 1}`, rows);
+      out.set(i === 0 ? def.name : `${def.name}#tree${i}`, rows);
     }
   }
   return out;
