@@ -60,4 +60,60 @@ export type WireResult<T> = { ok: true; value: T } | { ok: false; error: WireErr
 export interface DatabaseRpc {
   exec(sql: string, params?: Params, options?: CallOptions): Promise<WireResult<ExecResult>>;
   query(sql: string, params?: Params, options?: CallOptions): Promise<WireResult<QueryResult>>;
+  /**
+   * Begin an interactive transaction held by the server (snapshot of this moment plus its own
+   * writes). The value is a capnweb stub: the server rolls the transaction back when it stays idle
+   * past its timeout (later calls on it: TIMEOUT), when the stub is disposed, and when the
+   * connection drops. Too many open at once: LIMIT_EXCEEDED.
+   */
+  begin(options?: RemoteTransactionOptions): Promise<WireResult<TransactionRpc>>;
+  /** Run statements atomically, in order, in one transaction: all commit, or none. */
+  batch(statements: BatchStatement[], options?: CallOptions): Promise<WireResult<BatchResult[]>>;
+}
+
+export interface RemoteTransactionOptions {
+  /** SQLite's BEGIN modes, accepted for compatibility. */
+  mode?: 'deferred' | 'immediate' | 'exclusive';
+  /** SERIALIZABLE (default: reads validated at commit) or SNAPSHOT (first committer wins). */
+  isolation?: 'serializable' | 'snapshot';
+}
+
+/** The handle `DatabaseRpc.begin` returns (a capnweb stub on the client). */
+export interface TransactionRpc {
+  exec(sql: string, params?: Params, options?: CallOptions): Promise<WireResult<ExecResult>>;
+  query(sql: string, params?: Params, options?: CallOptions): Promise<WireResult<QueryResult>>;
+  /** Validate and commit durably (CONFLICT when a concurrent commit interfered; nothing applied). */
+  commit(): Promise<WireResult<{ lsn: bigint }>>;
+  /** Drop the transaction. Idempotent; also succeeds after the idle timeout rolled it back. */
+  rollback(): Promise<WireResult<null>>;
+}
+
+export interface BatchStatement {
+  sql: string;
+  params?: Params;
+}
+
+/** What one statement of a batch returns: rows (if any) and the write counts. */
+export interface BatchResult extends QueryResult {
+  rowsAffected: number;
+  lastInsertRowid: number | bigint;
+}
+
+/** A branch as `branches()` lists it. */
+export interface BranchInfoWire {
+  name: string;
+  /** The branch holds its parent's history up to and including the commit at this LSN. */
+  forkLsn: bigint;
+  /** Unix ms. */
+  createdAt: number;
+}
+
+/**
+ * Branches of a database served remotely (each branch is its own Durable Object, reached at
+ * `/db/<name>/branch/<branch>`); offered by the DoSQL server beside `DatabaseRpc`.
+ */
+export interface BranchesRpc {
+  branch(name: string, options?: { at?: AsOf }): Promise<WireResult<BranchInfoWire>>;
+  branches(): Promise<WireResult<BranchInfoWire[]>>;
+  dropBranch(name: string): Promise<WireResult<null>>;
 }

@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'MISUSE', // the API was called wrongly (bad parameter shape, nested transaction...)
   'UNAUTHORIZED', // no valid token was presented (HTTP 401)
   'FORBIDDEN', // the token does not allow this: another database, or a write with a read-only token (HTTP 403)
+  'TIMEOUT', // a server-held resource (an interactive transaction) expired after its idle timeout and was rolled back
   'CONNECTION', // the remote call could not complete because the connection dropped; it may or may not have run
   'ERROR', // any other SQL error SQLite would report as a generic error
 ] as const;

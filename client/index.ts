@@ -16,18 +16,42 @@
  *   the default, because a browser WebSocket cannot carry the `Authorization` header (with
  *   transport 'websocket' a browser sends the token as the `token` query parameter instead).
  *
+ * Transactions: `begin()` / `transaction(fn)` hold a server-side transaction (a capnweb stub) in
+ * the current WebSocket session; the server rolls it back when idle too long (next call: TIMEOUT)
+ * or when the session drops (next call on the old handle: CONNECTION, never retried elsewhere).
+ * `batch()` is one call running all statements in one server-side transaction, on either transport.
+ * Branches: `connect(url, { branch })` reaches `<url>/branch/<branch>`; `branch()`, `branches()`,
+ * `dropBranch()` manage them (server/branches.ts).
+ *
  * Errors: the server returns `WireResult`s (it never throws for bad SQL); a `WireError` becomes a
  * `DosqlError` with the same code, message, line and column as the embedded database would throw.
  * An RPC that rejects while the connection is fine is a server bug and surfaces as ERROR.
  */
 import { RpcSession, type RpcStub } from 'capnweb';
-import type { CallOptions, DatabaseRpc, ExecResult, Params, QueryResult, Row, WireError, WireResult } from '../base/api.js';
+import type {
+  AsOf,
+  BatchResult,
+  BatchStatement,
+  BranchInfoWire,
+  BranchesRpc,
+  CallOptions,
+  DatabaseRpc,
+  ExecResult,
+  Params,
+  QueryResult,
+  RemoteTransactionOptions,
+  Row,
+  TransactionRpc,
+  WireError,
+  WireResult,
+} from '../base/api.js';
 import { DosqlError, ERROR_CODES, assert, type ErrorCode } from '../base/errors.js';
 import type { IntMode, SqlValue } from '../base/values.js';
 import { CLOSE_CODE_NORMAL, HttpBatchTransport, SocketTransport, detectPlatform, openSocket, type Platform } from './transport.js';
 
 export { DosqlError, isDosqlError, type ErrorCode } from '../base/errors.js';
-export type { CallOptions, ExecResult, Params, QueryResult, Row } from '../base/api.js';
+export type { BatchResult, BatchStatement, CallOptions, ExecResult, Params, QueryResult, RemoteTransactionOptions, Row } from '../base/api.js';
+export type { BranchInfoWire as BranchInfo } from '../base/api.js';
 export type { IntMode, SqlValue } from '../base/values.js';
 
 export type Transport = 'websocket' | 'http';
@@ -39,6 +63,8 @@ export interface ConnectOptions {
   intMode?: IntMode;
   /** 'websocket' (default outside browsers, and for ws: URLs) or 'http' (batch; default in browsers). */
   transport?: Transport;
+  /** Reach this branch of the database (made with `branch(name)`): `<url>/branch/<branch>`. */
+  branch?: string;
 }
 
 /** Handshake attempts per call before giving up with CONNECTION. */
@@ -51,6 +77,7 @@ export const RECONNECT_BACKOFF_MAX_MS = 2_000;
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 const URL_PATTERN = /^(https?|wss?):\/\//i;
+const BRANCH_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** Connect to the database at `url` (http(s) or ws(s), e.g. `http://127.0.0.1:8787/db/mydb`). No I/O until the first call. */
 export function connect(url: string, options: ConnectOptions): RemoteDatabase {
@@ -67,11 +94,11 @@ export interface TableSchema {
  * The contract plus `schema()`, which the DoSQL server offers beyond `DatabaseRpc` for shells
  * (server/rpc.ts); an older server may lack it.
  */
-interface ServerRpc extends DatabaseRpc {
+interface ServerRpc extends DatabaseRpc, BranchesRpc {
   schema(): Promise<WireResult<TableSchema[]>>;
 }
 
-type RpcMethod = 'exec' | 'query' | 'schema';
+type RpcMethod = 'exec' | 'query' | 'schema' | 'begin' | 'batch' | 'branch' | 'branches' | 'dropBranch';
 
 interface SocketSession {
   stub: RpcStub<ServerRpc>;
@@ -89,7 +116,7 @@ export class RemoteDatabase {
   private closed = false;
   private session: SocketSession | undefined;
   private connecting: Promise<SocketSession> | undefined;
-  private batch: { stub: RpcStub<ServerRpc>; transport: HttpBatchTransport } | undefined;
+  private httpBatch: { stub: RpcStub<ServerRpc>; transport: HttpBatchTransport } | undefined;
 
   constructor(url: string, options: ConnectOptions) {
     if (typeof url !== 'string' || !URL_PATTERN.test(url)) {
@@ -102,6 +129,12 @@ export class RemoteDatabase {
       throw new DosqlError('MISUSE', `transport must be 'websocket' or 'http'; got ${JSON.stringify(options.transport)}`);
     }
     const parsed = new URL(url);
+    if (options.branch !== undefined) {
+      if (typeof options.branch !== 'string' || !BRANCH_NAME.test(options.branch) || options.branch === '.' || options.branch === '..') {
+        throw new DosqlError('MISUSE', `branch names are 1-64 characters of A-Z a-z 0-9 _ . -; got ${JSON.stringify(options.branch)}`);
+      }
+      parsed.pathname = `${parsed.pathname.replace(/\/+$/, '')}/branch/${encodeURIComponent(options.branch)}`;
+    }
     const secure = parsed.protocol === 'https:' || parsed.protocol === 'wss:';
     parsed.protocol = secure ? 'https:' : 'http:';
     this.url = parsed.href;
@@ -145,6 +178,76 @@ export class RemoteDatabase {
     return list.map((t) => ({ name: t.name, sql: t.sql }));
   }
 
+  /**
+   * Begin an interactive transaction held by the server: statements through the handle read the
+   * snapshot of this moment plus their own writes; `commit()` validates and commits (CONFLICT when
+   * a concurrent commit interfered), `rollback()` drops it. The server rolls it back when it stays
+   * idle past its timeout (the next call throws TIMEOUT) or the connection drops (the next call
+   * throws CONNECTION). Needs the 'websocket' transport: an HTTP batch ends with its request.
+   */
+  async begin(options: RemoteTransactionOptions = {}): Promise<RemoteTransaction> {
+    if (this.transport === 'http') {
+      throw new DosqlError('MISUSE', "interactive transactions need transport 'websocket' (an HTTP batch ends with its request); use batch()");
+    }
+    const session = await this.connected();
+    const result = await this.onSession(session, session.stub, 'begin', [options]);
+    const stub = unwrap(result as WireResult<TransactionRpc>) as unknown as RpcStub<TransactionRpc>;
+    return new RemoteTransaction(this, session, stub);
+  }
+
+  /**
+   * Run `fn` in a transaction: committed (durably) when it returns, rolled back when it throws,
+   * as the embedded `db.transaction` does.
+   */
+  async transaction<T>(fn: (tx: RemoteTransaction) => Promise<T>, options: RemoteTransactionOptions = {}): Promise<T> {
+    const tx = await this.begin(options);
+    let value: T;
+    try {
+      value = await fn(tx);
+    } catch (e) {
+      await tx.rollback().catch(() => {});
+      throw e;
+    }
+    await tx.commit();
+    return value;
+  }
+
+  /** Run statements atomically, in order, in one server-side transaction: all commit, or none. */
+  async batch(statements: ReadonlyArray<BatchStatement>, options?: CallOptions): Promise<BatchResult[]> {
+    this.checkOpen();
+    if (!Array.isArray(statements)) throw new DosqlError('MISUSE', 'batch() takes an array of { sql, params }');
+    for (const st of statements) checkParams(st?.params);
+    const opts = this.callOptions(options);
+    const list = unwrap((await this.rpc('batch', [statements.map((st) => ({ sql: st.sql, params: st.params })), opts])) as WireResult<BatchResult[]>);
+    return list.map((r) => ({
+      columns: [...r.columns],
+      rows: r.rows.map((row) => row.map(plainValue)),
+      lsn: r.lsn,
+      rowsAffected: r.rowsAffected,
+      lastInsertRowid: r.lastInsertRowid,
+    }));
+  }
+
+  /**
+   * Make a branch of this database (each branch is its own Durable Object) sharing its history up
+   * to `at` (default: now); reach it with `connect(url, { token, branch: name })`.
+   */
+  async branch(name: string, options: { at?: AsOf } = {}): Promise<BranchInfoWire> {
+    const b = unwrap((await this.rpc('branch', [name, options])) as WireResult<BranchInfoWire>);
+    return { name: b.name, forkLsn: b.forkLsn, createdAt: b.createdAt };
+  }
+
+  /** This database's branches with their fork points. */
+  async branches(): Promise<BranchInfoWire[]> {
+    const list = unwrap((await this.rpc('branches', [])) as WireResult<BranchInfoWire[]>);
+    return list.map((b) => ({ name: b.name, forkLsn: b.forkLsn, createdAt: b.createdAt }));
+  }
+
+  /** Drop a branch and its data (refused while the branch has branches of its own). */
+  async dropBranch(name: string): Promise<void> {
+    unwrap((await this.rpc('dropBranch', [name])) as WireResult<null>);
+  }
+
   /** Close the connection; calls in flight and every later call reject with CLOSED. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -173,10 +276,36 @@ export class RemoteDatabase {
   ): Promise<M extends 'exec' ? ExecResult : QueryResult> {
     this.checkOpen();
     checkParams(params);
+    const result = await this.rpc(method, [sql, params ?? undefined, this.callOptions(options)]);
+    return unwrap(result as WireResult<ExecResult | QueryResult>) as M extends 'exec' ? ExecResult : QueryResult;
+  }
+
+  /** @internal the per-call options with the connection's default intMode. */
+  callOptions(options: CallOptions | undefined): CallOptions {
     const opts: CallOptions = { ...options };
     if (opts.intMode === undefined && this.intMode !== undefined) opts.intMode = this.intMode;
-    const result = await this.rpc(method, [sql, params ?? undefined, opts]);
-    return unwrap(result as WireResult<ExecResult | QueryResult>) as M extends 'exec' ? ExecResult : QueryResult;
+    return opts;
+  }
+
+  /**
+   * @internal one RPC on a stub of a given WebSocket session (the main stub, or a transaction's):
+   * a dropped session is CONNECTION, and never reconnects (a transaction lives in its session).
+   */
+  async onSession(session: SocketSession, stub: RpcStub<any>, method: string, args: unknown[], lostMessage?: string): Promise<unknown> {
+    this.checkOpen();
+    const lost = (cause?: unknown): DosqlError =>
+      new DosqlError('CONNECTION', `connection to ${this.url} lost; ${lostMessage ?? 'the call may or may not have run'} (${session.transport.failure?.message ?? 'socket closed'})`, { cause });
+    if (session.transport.failure) throw lost();
+    let result: unknown;
+    try {
+      result = await invoke(stub, method, args);
+    } catch (e) {
+      this.checkOpen();
+      if (session.transport.failure) throw lost(e);
+      throw remoteFailure(e);
+    }
+    this.checkOpen();
+    return result;
   }
 
   /** One RPC on the current connection (or batch); maps transport failures to DosqlErrors. */
@@ -215,12 +344,12 @@ export class RemoteDatabase {
   }
 
   private currentBatch(): { stub: RpcStub<ServerRpc>; transport: HttpBatchTransport } {
-    if (!this.batch || this.batch.transport.sent) {
+    if (!this.httpBatch || this.httpBatch.transport.sent) {
       const transport = new HttpBatchTransport(this.url, this.token);
       const stub = new RpcSession<ServerRpc>(transport).getRemoteMain();
-      this.batch = { stub, transport };
+      this.httpBatch = { stub, transport };
     }
-    return this.batch;
+    return this.httpBatch;
   }
 
   /** The live WebSocket session, opening one (with bounded retries) when there is none. */
@@ -270,10 +399,96 @@ export class RemoteDatabase {
   }
 }
 
+/**
+ * An interactive transaction held by the server (`RemoteDatabase.begin`). Its calls run on the
+ * WebSocket session it began on: once that drops, the server has rolled it back and every call
+ * throws CONNECTION. After commit or rollback, calls throw MISUSE, as embedded.
+ */
+export class RemoteTransaction {
+  private finished = false;
+
+  constructor(
+    private readonly db: RemoteDatabase,
+    private readonly session: SocketSession,
+    private readonly stub: RpcStub<TransactionRpc>,
+  ) {}
+
+  /** Whether commit or rollback has ended this transaction (on this side). */
+  get ended(): boolean {
+    return this.finished;
+  }
+
+  async exec(sql: string, params?: Params, options?: CallOptions): Promise<ExecResult> {
+    const v = (await this.call('exec', sql, params, options)) as ExecResult;
+    return { rowsAffected: v.rowsAffected, lastInsertRowid: v.lastInsertRowid, lsn: v.lsn };
+  }
+
+  async query(sql: string, params?: Params, options?: CallOptions): Promise<QueryResult> {
+    const v = (await this.call('query', sql, params, options)) as QueryResult;
+    return { columns: [...v.columns], rows: v.rows.map((r) => r.map(plainValue)), lsn: v.lsn };
+  }
+
+  async all(sql: string, params?: Params, options?: CallOptions): Promise<Row[]> {
+    const r = await this.query(sql, params, options);
+    return r.rows.map((row) => toObject(r.columns, row));
+  }
+
+  async get(sql: string, params?: Params, options?: CallOptions): Promise<Row | undefined> {
+    const r = await this.query(sql, params, options);
+    return r.rows.length ? toObject(r.columns, r.rows[0]!) : undefined;
+  }
+
+  /** Validate and commit durably; CONFLICT (nothing applied) when a concurrent commit interfered. */
+  async commit(): Promise<{ lsn: bigint }> {
+    this.check();
+    this.finished = true;
+    try {
+      const v = unwrap((await this.db.onSession(this.session, this.stub, 'commit', [], LOST_IN_COMMIT)) as WireResult<{ lsn: bigint }>);
+      return { lsn: v.lsn };
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Drop everything this transaction did. Idempotent; a dropped connection already rolled it back. */
+  async rollback(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    try {
+      if (!this.session.transport.failure) unwrap((await this.db.onSession(this.session, this.stub, 'rollback', [])) as WireResult<null>);
+    } finally {
+      this.release();
+    }
+  }
+
+  private async call(method: 'exec' | 'query', sql: string, params: Params | undefined, options: CallOptions | undefined): Promise<unknown> {
+    this.check();
+    checkParams(params);
+    const r = await this.db.onSession(this.session, this.stub, method, [sql, params ?? undefined, this.db.callOptions(options)], LOST_IN_TRANSACTION);
+    return unwrap(r as WireResult<unknown>);
+  }
+
+  private check(): void {
+    if (this.finished) throw new DosqlError('MISUSE', 'the transaction has ended');
+  }
+
+  /** Release the server-side handle (the server rolls back whatever is still open). */
+  private release(): void {
+    try {
+      (this.stub as unknown as Disposable)[Symbol.dispose]();
+    } catch {
+      // the session is gone
+    }
+  }
+}
+
+const LOST_IN_TRANSACTION = 'the server rolled the transaction back';
+const LOST_IN_COMMIT = 'the commit may or may not have happened';
+
 /** Start the RPC; a value capnweb cannot send (a class instance, a symbol) is the caller's MISMATCH. */
-function invoke(stub: RpcStub<ServerRpc>, method: RpcMethod, args: unknown[]): Promise<unknown> {
+function invoke(stub: RpcStub<any>, method: string, args: unknown[]): Promise<unknown> {
   try {
-    const f = stub[method] as unknown as (...a: unknown[]) => PromiseLike<unknown>;
+    const f = (stub as Record<string, unknown>)[method] as (...a: unknown[]) => PromiseLike<unknown>;
     return Promise.resolve(f(...args));
   } catch (e) {
     return Promise.reject(new DosqlError('MISMATCH', `a parameter cannot be sent to the server: ${(e as Error).message}`, { cause: e }));

@@ -11,29 +11,117 @@
  * - `/db/<name>`: capnweb RPC, WebSocket or HTTP batch (`newWorkersRpcResponse`), serving a
  *   `DatabaseRpcTarget` bound to the permission. A WebSocket keeps the object in memory while open.
  * - `/db/<name>/query`: the JSON route (docs/HTTP.md).
+ * - `/db/<name>/branch/<branch>[/query]`: the same, on a branch object (server/branches.ts); a
+ *   branch route reaching an object that is not a branch answers 404.
+ *
+ * Between objects (Durable Object RPC, never reachable from clients): `readShared` serves a
+ * branch its parent's shared keys, `initBranch` seeds a new branch, `destroyBranch` drops one.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { newWorkersRpcResponse } from 'capnweb';
+import type { WireResult } from '../base/api.js';
 import { DosqlError } from '../base/errors.js';
+import { LOG_KEY_PREFIX } from '../log/lsn.js';
+import { openFork } from '../query/branches.js';
 import { DurableObjectStore } from '../storage/durable-object.js';
+import { RemoteParentStore, type SharedRead, type SharedReader } from '../storage/remote-parent.js';
+import { STORE_KEYS_PER_CALL_MAX, type ByteStore } from '../storage/types.js';
+import { BranchManager, PARENT_KEY, type BranchObjectRpc } from './branches.js';
 import type { Env } from './env.js';
 import { DatabaseHost, toWireError } from './host.js';
 import { errorResponse, jsonResponse, readBody } from './http.js';
 import { fromJsonParams, toJsonValue } from './json.js';
-import { resolveLimits } from './limits.js';
-import { ACCESS_HEADER, parseRoute } from './routes.js';
+import { resolveLimits, type ServerLimits } from './limits.js';
+import { ACCESS_HEADER, OBJECT_HEADER, parseRoute } from './routes.js';
 import { DatabaseRpcTarget } from './rpc.js';
 
-export class DatabaseObject extends DurableObject<Env> {
-  private readonly host: DatabaseHost | undefined;
+/** Key prefixes a branch shares with its parent (query/branches.ts): log segments, B-tree pages. */
+const SHARED_PREFIXES = [LOG_KEY_PREFIX, 'tbl/'];
+const utf8 = new TextEncoder();
+
+export class DatabaseObject extends DurableObject<Env> implements BranchObjectRpc {
+  private host: DatabaseHost | undefined;
+  private readonly limits: ServerLimits | undefined;
   private readonly configError: DosqlError | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     try {
-      this.host = new DatabaseHost(new DurableObjectStore(ctx.storage), resolveLimits(env.DOSQL_LIMITS));
+      this.limits = resolveLimits(env.DOSQL_LIMITS);
+      this.host = this.newHost(this.limits);
     } catch (e) {
       this.configError = e instanceof DosqlError ? e : new DosqlError('ERROR', String(e));
+    }
+  }
+
+  /**
+   * A host on this object's store: its own storage, or, for a branch (its storage names its
+   * parent under PARENT_KEY), a ForkStore over its own storage and the parent read by RPC.
+   */
+  private newHost(limits: ServerLimits): DatabaseHost {
+    return new DatabaseHost(async (): Promise<ByteStore> => {
+      const own = new DurableObjectStore(this.ctx.storage);
+      const parent = await own.get(PARENT_KEY);
+      if (parent === undefined) return own;
+      const ns = this.env.DATABASE;
+      const id = ns.idFromName(new TextDecoder().decode(parent));
+      // A fresh stub per read: a stub whose object was reset (deploy, eviction) stays broken.
+      const reader: SharedReader = { readShared: (r) => (ns.get(id) as unknown as SharedReader).readShared(r) };
+      return openFork(new RemoteParentStore(reader), own);
+    }, limits);
+  }
+
+  // --- Durable Object RPC between objects of this namespace (never reachable from clients) ----
+
+  /** Serve a branch the keys it shares with this object: log segments and B-tree pages only. */
+  async readShared(request: SharedRead): Promise<Array<[string, Uint8Array]>> {
+    if (!this.host) throw new Error(`server misconfigured: ${this.configError?.message}`);
+    const store = await this.host.store();
+    const shared = (k: unknown): boolean => typeof k === 'string' && SHARED_PREFIXES.some((p) => k.startsWith(p));
+    if ('keys' in request) {
+      const keys = request.keys;
+      if (!Array.isArray(keys) || keys.length > STORE_KEYS_PER_CALL_MAX || !keys.every(shared)) {
+        throw new Error(`readShared serves at most ${STORE_KEYS_PER_CALL_MAX} log/ and tbl/ keys`);
+      }
+      const got = await store.getMany(keys);
+      return keys.filter((k) => got.has(k)).map((k) => [k, got.get(k)!]);
+    }
+    const o = request.list;
+    if (!shared(o?.prefix)) throw new Error('readShared lists only under the log/ and tbl/ prefixes');
+    return store.list(o);
+  }
+
+  /** Become branch storage: write the seed entries (query/branches.ts prepareFork) and the parent's name. */
+  async initBranch(parent: string, entries: Array<[string, Uint8Array]>): Promise<WireResult<null>> {
+    try {
+      if (!this.limits) throw new DosqlError('ERROR', `server misconfigured: ${this.configError?.message}`);
+      const own = new DurableObjectStore(this.ctx.storage);
+      if ((await own.get(PARENT_KEY)) !== undefined || (await own.list({ limit: 1 })).length > 0) {
+        throw new DosqlError('ERROR', 'a branch of that name already exists in this database (branch names are unique at every depth)');
+      }
+      await own.write({ put: [...entries, [PARENT_KEY, utf8.encode(parent)]] });
+      this.host = this.newHost(this.limits);
+      return { ok: true, value: null };
+    } catch (e) {
+      return { ok: false, error: toWireError(e) };
+    }
+  }
+
+  /** Stop serving and delete everything, unless branches of this branch still read through it. */
+  async destroyBranch(): Promise<WireResult<null>> {
+    try {
+      if (!this.limits || !this.host) throw new DosqlError('ERROR', `server misconfigured: ${this.configError?.message}`);
+      const own = new DurableObjectStore(this.ctx.storage);
+      if ((await own.list({ prefix: 'branch/', limit: 1 })).length > 0) {
+        throw new DosqlError('ERROR', 'this branch has branches of its own: drop them first');
+      }
+      const old = this.host;
+      this.host = this.newHost(this.limits);
+      await old.retire(new DosqlError('CLOSED', 'this branch was dropped'));
+      await this.ctx.storage.deleteAll();
+      return { ok: true, value: null };
+    } catch (e) {
+      return { ok: false, error: toWireError(e) };
     }
   }
 
@@ -54,14 +142,21 @@ export class DatabaseObject extends DurableObject<Env> {
     const readOnly = access === 'read-only';
     const route = parseRoute(new URL(request.url).pathname);
     const bytesMax = this.host.limits.requestBodyBytesMax;
+    if (route.kind !== 'rpc' && route.kind !== 'query') return errorResponse({ code: 'MISUSE', message: 'no such route' }, 404);
+    if (route.branch !== undefined && (await new DurableObjectStore(this.ctx.storage).get(PARENT_KEY)) === undefined) {
+      await request.body?.cancel();
+      return errorResponse({ code: 'ERROR', message: `no such branch: ${route.branch} (make it with branch() on ${route.name})` }, 404);
+    }
     if (route.kind === 'query') return this.jsonQuery(request, readOnly, bytesMax);
-    if (route.kind !== 'rpc') return errorResponse({ code: 'MISUSE', message: 'no such route' }, 404);
     if (request.method === 'POST') {
       // Read the batch under the byte limit ourselves: capnweb would buffer any size.
       const body = await readBody(request, bytesMax);
       request = new Request(request.url, { method: 'POST', headers: request.headers, body });
     }
-    return newWorkersRpcResponse(request, new DatabaseRpcTarget(this.host, { readOnly }), {
+    const name = request.headers.get(OBJECT_HEADER) ?? route.name;
+    const ns = this.env.DATABASE;
+    const branches = new BranchManager(this.host, name, (n) => ns.get(ns.idFromName(n)) as unknown as BranchObjectRpc);
+    return newWorkersRpcResponse(request, new DatabaseRpcTarget(this.host, { readOnly }, branches), {
       limits: { maxMessageSize: bytesMax },
     });
   }

@@ -15,14 +15,16 @@
  *   time, but a transaction is per `Database`, not per caller: a call must not start while another
  *   call's BEGIN is open, and a call that leaves a transaction open (BEGIN without COMMIT, or a
  *   failure in the middle of BEGIN ... COMMIT) is rolled back before the next call starts. So a
- *   transaction is one call: `exec('BEGIN; ...; COMMIT')`. (Cost: commits of different callers do
+ *   SQL transaction is one call: `exec('BEGIN; ...; COMMIT')`. Interactive transactions across
+ *   calls are the engine's concurrent `Database.begin()` handles, held by
+ *   server/transactions.ts, each call on them one call of this host. (Cost: commits of different callers do
  *   not share one group-commit write; a Durable Object's local storage write is fast.)
  * - Permissions: a read-only caller may run only statements `Database.isReadOnly` accepts; anything
  *   else is refused with FORBIDDEN before it runs.
  * - Limits (server/limits.ts) are checked before running (SQL text, parameters) and on the result
  *   (rows, bytes).
  */
-import type { CallOptions, ExecResult, Params, QueryResult, WireError, WireResult } from '../base/api.js';
+import type { BatchResult, BatchStatement, CallOptions, ExecResult, Params, QueryResult, WireError, WireResult } from '../base/api.js';
 import { DosqlError } from '../base/errors.js';
 import type { SqlValue } from '../base/values.js';
 import { Database } from '../query/database.js';
@@ -47,15 +49,58 @@ export type RunResult =
 /** Most characters of an unexpected error's message passed to the caller. */
 const INTERNAL_MESSAGE_CHARS_MAX = 500;
 
+/** The store a host runs on, or how to get it (a branch builds its fork view asynchronously). */
+export type StoreSource = ByteStore | (() => Promise<ByteStore>);
+
 export class DatabaseHost {
   private db: Database | undefined;
   private opening: Promise<Database> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private storeReady: Promise<ByteStore> | undefined;
+  private retired: DosqlError | undefined;
+  /** Interactive transactions open on this host (server/transactions.ts keeps the count). */
+  openTransactions = 0;
 
   constructor(
-    private readonly store: ByteStore,
+    private readonly source: StoreSource,
     readonly limits: Readonly<ServerLimits>,
   ) {}
+
+  /** The byte store the database runs on (built on first use for a branch). */
+  store(): Promise<ByteStore> {
+    if (typeof this.source !== 'function') return Promise.resolve(this.source);
+    this.storeReady ??= this.source().catch((e: unknown) => {
+      this.storeReady = undefined;
+      throw e;
+    });
+    return this.storeReady;
+  }
+
+  /** The open database, if any (a transaction checks it still runs on the one it began on). */
+  get current(): Database | undefined {
+    return this.db;
+  }
+
+  /**
+   * Run `statements` atomically in one transaction (the engine's `batch`), with the same checks
+   * as single calls: every statement's SQL and parameters, read-only access, the result limits.
+   */
+  batch(statements: unknown, options: unknown, access: Access): Promise<WireResult<BatchResult[]>> {
+    return this.call(async (db) => {
+      if (!Array.isArray(statements)) throw new DosqlError('MISUSE', 'batch() takes an array of { sql, params }');
+      const max = this.limits.batchStatementsMax;
+      if (statements.length > max) throw limitExceeded('batch of', `${statements.length} statements`, 'batchStatementsMax', max);
+      const checked: BatchStatement[] = statements.map((st: unknown) => {
+        if (typeof st !== 'object' || st === null) throw new DosqlError('MISUSE', 'batch() takes an array of { sql, params }');
+        const p = this.checkCall((st as BatchStatement).sql, (st as BatchStatement).params);
+        if (access.readOnly) this.checkReadOnly(db, p.sql);
+        return p;
+      });
+      const results = await db.batch(checked, callOptions(options));
+      this.checkResult(results.flatMap((r) => r.rows));
+      return results;
+    });
+  }
 
   exec(sql: unknown, params: unknown, options: unknown, access: Access): Promise<WireResult<ExecResult>> {
     return this.call(async (db) => {
@@ -97,6 +142,17 @@ export class DatabaseHost {
     return this.call(async (db) => db.schema());
   }
 
+  /**
+   * Stop serving for good, without writing anything (a dropped branch, whose storage is deleted
+   * next): waits for the call in progress; every later call returns `reason`.
+   */
+  retire(reason: DosqlError): Promise<void> {
+    return this.serialized(async () => {
+      this.retired = reason;
+      this.drop();
+    });
+  }
+
   /** Close the database (checkpointing it); the next call reopens it. */
   async close(): Promise<void> {
     await this.serialized(async () => {
@@ -109,8 +165,14 @@ export class DatabaseHost {
 
   // --- internals ------------------------------------------------------------------------------
 
+  /** @internal run `f` as one call of this host: serialized, errors as values (server/transactions.ts). */
+  serve<T>(f: (db: Database) => Promise<T>): Promise<WireResult<T>> {
+    return this.call(f);
+  }
+
   private call<T>(f: (db: Database) => Promise<T>): Promise<WireResult<T>> {
     return this.serialized(async (): Promise<WireResult<T>> => {
+      if (this.retired) return { ok: false, error: toWireError(this.retired) };
       let db: Database;
       try {
         db = await this.open();
@@ -141,7 +203,7 @@ export class DatabaseHost {
 
   private open(): Promise<Database> {
     if (this.db) return Promise.resolve(this.db);
-    this.opening ??= Database.open({ storage: this.store }).then(
+    this.opening ??= this.store().then((storage) => Database.open({ storage })).then(
       (db) => {
         this.db = db;
         return db;
@@ -169,7 +231,8 @@ export class DatabaseHost {
     }
   }
 
-  private checkCall(sql: unknown, params: unknown): { sql: string; params: Params | undefined } {
+  /** @internal */
+  checkCall(sql: unknown, params: unknown): { sql: string; params: Params | undefined } {
     if (typeof sql !== 'string') throw new DosqlError('MISUSE', 'SQL must be a string');
     const l = this.limits;
     if (sql.length > l.sqlTextCharsMax) throw limitExceeded('SQL text of', `${sql.length} characters`, 'sqlTextCharsMax', l.sqlTextCharsMax);
@@ -180,13 +243,15 @@ export class DatabaseHost {
     return { sql, params: params as Params };
   }
 
-  private checkReadOnly(db: Database, sql: string): void {
+  /** @internal */
+  checkReadOnly(db: Database, sql: string): void {
     if (!db.isReadOnly(sql)) {
       throw new DosqlError('FORBIDDEN', 'this token is read-only: only statements that read (SELECT) may run');
     }
   }
 
-  private checkResult(rows: SqlValue[][]): void {
+  /** @internal */
+  checkResult(rows: SqlValue[][]): void {
     const l = this.limits;
     if (rows.length > l.rowsPerResultMax) {
       throw new DosqlError(
@@ -239,7 +304,7 @@ function utf8Length(s: string): number {
   return n;
 }
 
-function callOptions(options: unknown): CallOptions | undefined {
+export function callOptions(options: unknown): CallOptions | undefined {
   if (options === undefined || options === null) return undefined;
   if (typeof options !== 'object') throw new DosqlError('MISUSE', 'options must be an object');
   const { intMode, asOf } = options as { intMode?: unknown; asOf?: unknown };

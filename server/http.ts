@@ -2,7 +2,7 @@
  * HTTP helpers shared by the Worker and the Durable Object: the JSON error body, the HTTP status
  * of each DosqlError code, and reading a request body under a byte limit.
  *
- * Status per code: 401 UNAUTHORIZED, 403 FORBIDDEN, 409 CONSTRAINT_*, 413 LIMIT_EXCEEDED,
+ * Status per code: 401 UNAUTHORIZED, 403 FORBIDDEN, 409 CONSTRAINT_*, 413 LIMIT_EXCEEDED, 408 TIMEOUT,
  * 500 IO / CORRUPT / ERROR raised by the server itself, 503 CLOSED; every other code is a problem
  * with the request or its SQL: 400.
  */
@@ -20,6 +20,8 @@ export function statusOf(code: ErrorCode): number {
       return 409;
     case 'LIMIT_EXCEEDED':
       return 413;
+    case 'TIMEOUT':
+      return 408;
     case 'IO':
     case 'CORRUPT':
       return 500;

@@ -22,7 +22,20 @@ export interface ServerLimits {
   resultBytesMax: number;
   /** Bytes of one HTTP request body (JSON route, RPC batch) or one RPC WebSocket message. */
   requestBodyBytesMax: number;
+  /** Milliseconds an interactive transaction may stay idle (no call on it) before it is rolled back. */
+  transactionIdleMsMax: number;
+  /** Interactive transactions one database object holds open at once. */
+  transactionsOpenMax: number;
+  /** Statements in one `batch` call. */
+  batchStatementsMax: number;
 }
+
+/** Default idle timeout of an interactive transaction (see `transactionIdleMsMax`). */
+export const TRANSACTION_IDLE_MS_MAX = 30_000;
+/** Default bound on open interactive transactions per database object. */
+export const TRANSACTIONS_OPEN_MAX = 64;
+/** Default bound on statements per batch call. */
+export const BATCH_STATEMENTS_MAX = 1000;
 
 export const SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
   // The engine's own cap (query/lexer.ts); a server limit above it could never be reached.
@@ -38,6 +51,14 @@ export const SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
   // Room for the longest SQL text (1M chars, at most 3 MB of UTF-8) plus parameters (base64
   // BLOBs), while keeping a request's copy small next to the isolate's 128 MB.
   requestBodyBytesMax: 8 * 1024 * 1024,
+  // An open transaction pins its snapshot (the tables keep write notes for its validation) and
+  // holds its overlay in memory: a client that vanished without closing its socket must not keep
+  // them for long, and a live one that pauses longer than this should not hold a transaction.
+  transactionIdleMsMax: TRANSACTION_IDLE_MS_MAX,
+  // Each open transaction costs its overlay and write notes in the 128 MB isolate.
+  transactionsOpenMax: TRANSACTIONS_OPEN_MAX,
+  // A batch runs as one transaction under the object's one-call-at-a-time rule: bound its length.
+  batchStatementsMax: BATCH_STATEMENTS_MAX,
 });
 
 /** Most bytes of the `DOSQL_LIMITS` var we parse (it is a handful of numbers). */

@@ -4,21 +4,53 @@
  * goes to the object's `DatabaseHost`, which applies limits and permissions and turns every error
  * into `{ ok: false, error }`, so nothing thrown crosses the wire.
  *
+ * `begin()` returns a `TransactionRpcTarget` (server/transactions.ts): a stub the client keeps
+ * until it commits or rolls back.
  * Beyond the contract it offers `schema()` (tables and their CREATE statements) for shells.
  * Fields are `#private` so that capnweb exposes only the methods.
  */
 import { RpcTarget } from 'capnweb';
-import type { CallOptions, DatabaseRpc, ExecResult, Params, QueryResult, WireResult } from '../base/api.js';
+import type {
+  BatchResult,
+  BatchStatement,
+  CallOptions,
+  DatabaseRpc,
+  ExecResult,
+  Params,
+  QueryResult,
+  RemoteTransactionOptions,
+  TransactionRpc,
+  WireResult,
+  AsOf,
+  BranchesRpc,
+  BranchInfoWire,
+} from '../base/api.js';
+import type { BranchManager } from './branches.js';
 import type { Access, DatabaseHost, TableSchema } from './host.js';
+import { TransactionRpcTarget } from './transactions.js';
 
-export class DatabaseRpcTarget extends RpcTarget implements DatabaseRpc {
+export class DatabaseRpcTarget extends RpcTarget implements DatabaseRpc, BranchesRpc {
   readonly #host: DatabaseHost;
   readonly #access: Access;
+  readonly #branches: BranchManager | undefined;
 
-  constructor(host: DatabaseHost, access: Access) {
+  constructor(host: DatabaseHost, access: Access, branches?: BranchManager) {
     super();
     this.#host = host;
     this.#access = access;
+    this.#branches = branches;
+  }
+
+  branch(name: string, options?: { at?: AsOf }): Promise<WireResult<BranchInfoWire>> {
+    return this.#branches?.branch(name, options, this.#access) ?? noBranches();
+  }
+
+  branches(): Promise<WireResult<BranchInfoWire[]>> {
+    return this.#branches?.branches() ?? noBranches();
+  }
+
+  dropBranch(name: string): Promise<WireResult<null>> {
+    return this.#branches?.dropBranch(name, this.#access) ?? noBranches();
   }
 
   exec(sql: string, params?: Params, options?: CallOptions): Promise<WireResult<ExecResult>> {
@@ -29,7 +61,19 @@ export class DatabaseRpcTarget extends RpcTarget implements DatabaseRpc {
     return this.#host.query(sql, params, options, this.#access);
   }
 
+  begin(options?: RemoteTransactionOptions): Promise<WireResult<TransactionRpc>> {
+    return TransactionRpcTarget.begin(this.#host, options, this.#access);
+  }
+
+  batch(statements: BatchStatement[], options?: CallOptions): Promise<WireResult<BatchResult[]>> {
+    return this.#host.batch(statements, options, this.#access);
+  }
+
   schema(): Promise<WireResult<TableSchema[]>> {
     return this.#host.schema();
   }
+}
+
+function noBranches(): Promise<WireResult<never>> {
+  return Promise.resolve({ ok: false, error: { code: 'MISUSE', message: 'this server does not serve branches' } });
 }

@@ -5,7 +5,8 @@
  * (server/auth.ts): missing or wrong, 401 and nothing runs; (2) the route is parsed
  * (server/routes.ts): unknown path 404, bad database name 400; (3) the token's database scope is
  * checked: 403; (4) a declared body over `requestBodyBytesMax` is refused (413) before it is
- * forwarded; (5) the request goes to `DATABASE.idFromName(name)` with the Authorization header
+ * forwarded; (5) the request goes to `DATABASE.idFromName(name)` (a branch: `idFromName(name + '/' + branch)`,
+ * server/routes.ts; a token's database scope covers the database's branches) with the Authorization header
  * removed and `x-dosql-access: read-only | read-write` set, replacing any client-supplied value, so
  * the object can trust it. Read-only tokens are enforced per statement inside the object.
  *
@@ -17,7 +18,7 @@ import type { Env } from './env.js';
 import { toWireError } from './host.js';
 import { errorResponse } from './http.js';
 import { resolveLimits } from './limits.js';
-import { ACCESS_HEADER, parseRoute, type AccessHeaderValue } from './routes.js';
+import { ACCESS_HEADER, OBJECT_HEADER, objectName, parseRoute, type AccessHeaderValue } from './routes.js';
 
 export { DatabaseObject } from './database-object.js';
 export type { Env } from './env.js';
@@ -48,7 +49,7 @@ async function handle(request: Request, env: Env): Promise<Response> {
 
   const route = parseRoute(new URL(request.url).pathname);
   if (route.kind === 'not-found') {
-    return errorResponse({ code: 'MISUSE', message: 'not found: the routes are /db/<name> and /db/<name>/query' }, 404);
+    return errorResponse({ code: 'MISUSE', message: 'not found: the routes are /db/<name>, /db/<name>/query, /db/<name>/branch/<branch> and /db/<name>/branch/<branch>/query' }, 404);
   }
   if (route.kind === 'bad-name') {
     return errorResponse({ code: 'MISUSE', message: 'database names are 1-64 characters of A-Z a-z 0-9 _ . -' }, 400);
@@ -65,6 +66,9 @@ async function handle(request: Request, env: Env): Promise<Response> {
   const headers = new Headers(request.headers);
   headers.delete('authorization');
   headers.set(ACCESS_HEADER, (grant.readOnly ? 'read-only' : 'read-write') satisfies AccessHeaderValue);
-  const stub = env.DATABASE.get(env.DATABASE.idFromName(route.name));
+  // A token scoped to database <name> covers its branches too (checked on route.name above).
+  const object = objectName(route.name, route.branch);
+  headers.set(OBJECT_HEADER, object);
+  const stub = env.DATABASE.get(env.DATABASE.idFromName(object));
   return stub.fetch(new Request(request, { headers }));
 }

@@ -1,8 +1,9 @@
 /**
  * A minimal DoSQL server in Node for the client's tests: what the Durable Object serves, on a
  * loopback port. Each database URL `/db/<name>` serves capnweb RPC over WebSocket (the upgrade)
- * and over HTTP batch (POST), with an RpcTarget that wraps an embedded `Database` and returns
- * `WireResult`s, never throwing for bad SQL. Bearer-token auth: a missing or wrong token is 401,
+ * and over HTTP batch (POST), with an RpcTarget that wraps the server's own `DatabaseHost` (an
+ * embedded `Database` on a MemoryStore) and returns `WireResult`s, never throwing for bad SQL;
+ * `begin()` serves the server's real transaction handle (server/transactions.ts). Bearer-token auth: a missing or wrong token is 401,
  * a token for another database is 403.
  *
  * Test hooks: SQL containing `/*hang*\/` never answers (a call in flight), and `dropSockets()`
@@ -12,10 +13,24 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RpcSession, RpcTarget, nodeHttpBatchRpcResponse } from 'capnweb';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { CallOptions, DatabaseRpc, ExecResult, Params, QueryResult, WireResult } from '../../base/api.js';
+import type {
+  BatchResult,
+  BatchStatement,
+  CallOptions,
+  DatabaseRpc,
+  ExecResult,
+  Params,
+  QueryResult,
+  RemoteTransactionOptions,
+  TransactionRpc,
+  WireResult,
+} from '../../base/api.js';
 import { DosqlError } from '../../base/errors.js';
-import { Database } from '../../query/database.js';
 import { SocketTransport, type SocketLike } from '../../client/transport.js';
+import { DatabaseHost } from '../../server/host.js';
+import { SERVER_LIMITS, type ServerLimits } from '../../server/limits.js';
+import { TransactionRpcTarget } from '../../server/transactions.js';
+import { MemoryStore } from '../../storage/memory.js';
 
 export const HANG_MARKER = '/*hang*/';
 
@@ -32,9 +47,12 @@ export async function toWire<T>(f: () => Promise<T>): Promise<WireResult<T>> {
   }
 }
 
+/** Full access: the test server has no read-only tokens. */
+const ACCESS = { readOnly: false };
+
 class DatabaseTarget extends RpcTarget implements DatabaseRpc {
   constructor(
-    private readonly db: Database,
+    private readonly host: DatabaseHost,
     private readonly onHang: () => void,
     /** False: act like an engine without `sqlite_schema` (before it existed). */
     private readonly sqliteSchema = true,
@@ -42,7 +60,14 @@ class DatabaseTarget extends RpcTarget implements DatabaseRpc {
     super();
   }
   exec(sql: string, params?: Params, options?: CallOptions): Promise<WireResult<ExecResult>> {
-    return toWire(() => this.db.exec(sql, params, options));
+    return this.host.serve((db) => db.exec(sql, params, options));
+  }
+  /** Interactive transactions: the real server's handle (server/transactions.ts) on the same host. */
+  begin(options?: RemoteTransactionOptions): Promise<WireResult<TransactionRpc>> {
+    return TransactionRpcTarget.begin(this.host, options, ACCESS);
+  }
+  batch(statements: BatchStatement[], options?: CallOptions): Promise<WireResult<BatchResult[]>> {
+    return this.host.batch(statements, options, ACCESS);
   }
   query(sql: string, params?: Params, options?: CallOptions): Promise<WireResult<QueryResult>> {
     if (typeof sql === 'string' && sql.includes(HANG_MARKER)) {
@@ -52,21 +77,21 @@ class DatabaseTarget extends RpcTarget implements DatabaseRpc {
     if (!this.sqliteSchema && typeof sql === 'string' && /sqlite_(schema|master)/i.test(sql)) {
       return Promise.resolve({ ok: false, error: { code: 'NO_SUCH_TABLE', message: 'no such table: sqlite_schema' } });
     }
-    return toWire(() => this.db.query(sql, params, options));
+    return this.host.serve((db) => db.query(sql, params, options));
   }
 }
 
 /** The real server also offers `schema()` beyond the contract (server/rpc.ts). */
 class DatabaseTargetWithSchema extends DatabaseTarget {
   constructor(
-    private readonly database: Database,
+    private readonly database: DatabaseHost,
     onHang: () => void,
     sqliteSchema: boolean,
   ) {
     super(database, onHang, sqliteSchema);
   }
   schema(): Promise<WireResult<Array<{ name: string; sql: string }>>> {
-    return toWire(async () => this.database.schema());
+    return this.database.schema();
   }
 }
 
@@ -82,8 +107,12 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(token = 'test-token', options: { schemaRpc?: boolean; sqliteSchema?: boolean } = {}): Promise<TestServer> {
-  const databases = new Map<string, Database>();
+export async function startTestServer(
+  token = 'test-token',
+  options: { schemaRpc?: boolean; sqliteSchema?: boolean; limits?: Partial<ServerLimits> } = {},
+): Promise<TestServer> {
+  const databases = new Map<string, DatabaseHost>();
+  const limits: ServerLimits = { ...SERVER_LIMITS, ...options.limits };
   const sockets = new Set<WebSocket>();
   let accepted = 0;
   let hangWaiters: Array<() => void> = [];
@@ -95,7 +124,7 @@ export async function startTestServer(token = 'test-token', options: { schemaRpc
   async function target(name: string): Promise<DatabaseTarget> {
     let db = databases.get(name);
     if (!db) {
-      db = await Database.open();
+      db = new DatabaseHost(new MemoryStore(), limits);
       databases.set(name, db);
     }
     const sqliteSchema = options.sqliteSchema !== false;

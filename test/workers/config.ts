@@ -18,4 +18,9 @@ export const TEST_LIMITS = {
   rowsPerResultMax: 500,
   resultBytesMax: 64 * 1024,
   requestBodyBytesMax: 128 * 1024,
+  // Interactive transactions (test/workers/transactions.test.ts): a short idle timeout, so that
+  // the abandoned-transaction test waits for real but briefly, and a small open bound.
+  transactionIdleMsMax: 800,
+  transactionsOpenMax: 4,
+  batchStatementsMax: 50,
 };
