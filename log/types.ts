@@ -54,6 +54,11 @@ export interface TableDef {
   sql: string;
   /** Secondary indexes (CREATE INDEX), in creation order. */
   indexes?: IndexDef[];
+  /**
+   * A view: `sql` is its CREATE VIEW statement, expanded wherever the view is named; it has no
+   * rows and no trees. Views share the tables' name space and catalog versions.
+   */
+  view?: boolean;
 }
 
 /** A secondary index: a tree from the indexed values (then the row key) to the row key. */

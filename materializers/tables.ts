@@ -300,6 +300,7 @@ export class TableStore implements Materializer {
     switch (c.op) {
       case 'create_table':
         this.catalog.create(c.table, lsn);
+        if (c.table.view) return;
         this.trees.set(c.table.id, {
           rows: BTree.create(this.pages),
           history: BTree.create(this.pages),
@@ -309,6 +310,10 @@ export class TableStore implements Materializer {
         });
         return;
       case 'drop_table': {
+        if (this.def(c.table).view) {
+          this.catalog.drop(c.table, lsn);
+          return;
+        }
         const t = this.table(c.table);
         await t.rows.drop();
         await t.history.drop();

@@ -27,7 +27,7 @@ import { Log } from '../log/log.js';
 import type { CommittedTxn, Lsn } from '../log/types.js';
 import { TableStore } from '../materializers/tables.js';
 import type { ParsedStatement, Statement } from './ast.js';
-import { createIndex, createTable, dropTable } from './ddl.js';
+import { createIndex, createTable, createView, dropTable } from './ddl.js';
 import { compileDelete, compileInsert, compileUpdate, type DmlPlan } from './dml.js';
 import { positionAt } from './lexer.js';
 import { parse } from './parser.js';
@@ -620,6 +620,9 @@ export class Database {
         return { rowsAffected: 0 };
       case 'drop':
         dropTable(s, txn, cx());
+        return { rowsAffected: 0 };
+      case 'create_view':
+        createView(s, st.sql.slice(st.parsed.start, st.parsed.end), txn, cx());
         return { rowsAffected: 0 };
       case 'create_index':
         await createIndex(s, st.sql.slice(st.parsed.start, st.parsed.end), txn, cx());

@@ -6,7 +6,8 @@
 import { DosqlError } from '../base/errors.js';
 import type { ColumnDef, IndexDef, TableDef } from '../log/types.js';
 import { encodeKey } from '../materializers/btree/index.js';
-import type { CreateIndexStmt, CreateTableStmt, DropStmt } from './ast.js';
+import type { CreateIndexStmt, CreateTableStmt, CreateViewStmt, DropStmt } from './ast.js';
+import { compileSelect, type PlanContext } from './select.js';
 import type { CompileContext } from './expr.js';
 import type { Txn } from './txn.js';
 import { affinityOfType } from './values/index.js';
@@ -95,13 +96,33 @@ function dedupeUniques(uniques: number[][], pk: number[]): number[][] {
 
 export function dropTable(stmt: DropStmt, txn: Txn, cx: CompileContext): boolean {
   if (stmt.object === 'INDEX') return dropIndex(stmt, txn, cx);
-  if (stmt.object !== 'TABLE') cx.fail('ERROR', `DROP ${stmt.object} is not supported yet`, stmt.pos);
+  if (stmt.object !== 'TABLE' && stmt.object !== 'VIEW') cx.fail('ERROR', `DROP ${stmt.object} is not supported yet`, stmt.pos);
+  const wantView = stmt.object === 'VIEW';
   const def = txn.table(stmt.name);
-  if (!def) {
+  if (!def || (def.view === true) !== wantView) {
+    if (def) cx.fail('ERROR', `use DROP ${def.view ? 'VIEW' : 'TABLE'} to delete ${def.view ? 'view' : 'table'} ${stmt.name}`, stmt.pos);
     if (stmt.ifExists) return false;
-    cx.fail('NO_SUCH_TABLE', `no such table: ${stmt.name}`, stmt.pos);
+    cx.fail(wantView ? 'ERROR' : 'NO_SUCH_TABLE', `no such ${wantView ? 'view' : 'table'}: ${stmt.name}`, stmt.pos);
   }
   txn.dropTable(def);
+  return true;
+}
+
+/**
+ * CREATE VIEW: checked by compiling its SELECT now (as SQLite does), then stored in the catalog
+ * like a table with no rows.
+ */
+export function createView(stmt: CreateViewStmt, sqlText: string, txn: Txn, cx: PlanContext): boolean {
+  const existing = txn.table(stmt.name);
+  if (existing || findIndex(txn, stmt.name)) {
+    if (stmt.ifNotExists) return false;
+    cx.fail('TABLE_EXISTS', `${existing?.view ? 'view' : existing ? 'table' : 'index'} ${stmt.name} already exists`, stmt.pos);
+  }
+  const plan = compileSelect(stmt.select, undefined, cx);
+  if (stmt.columns && stmt.columns.length !== plan.columns.length) {
+    cx.fail('ERROR', `expected ${plan.columns.length} columns for '${stmt.name}' but got ${stmt.columns.length}`, stmt.pos);
+  }
+  txn.createTable({ id: txn.allocateTableId(), name: stmt.name, columns: [], rowidColumn: -1, primaryKey: [], uniques: [], sql: sqlText, view: true });
   return true;
 }
 

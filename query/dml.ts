@@ -44,6 +44,7 @@ function defaultsOf(def: TableDef): Array<Expr | undefined> {
 function requireTable(name: string, pos: number, cx: PlanContext): TableDef {
   const def = cx.table(name);
   if (!def) return cx.fail('NO_SUCH_TABLE', `no such table: ${name}`, pos);
+  if (def.view) return cx.fail('ERROR', `cannot modify ${name} because it is a view`, pos);
   return def;
 }
 

@@ -15,7 +15,8 @@ import { DosqlError } from '../base/errors.js';
 import type { Value } from '../base/values.js';
 import { encodeKey } from '../materializers/btree/index.js';
 import type { IndexDef, TableDef } from '../log/types.js';
-import type { BinaryOp, Expr, FromItem, OrderingTerm, ResultColumn, SelectCore, SelectStmt, ValuesCore } from './ast.js';
+import { parseOne } from './parser.js';
+import type { CreateViewStmt, BinaryOp, Expr, FromItem, OrderingTerm, ResultColumn, SelectCore, SelectStmt, ValuesCore } from './ast.js';
 import { compileExpr, type AggSpec, type CompileContext, type Compiled, type SubPlan, type SyncFn } from './expr.js';
 import { Scope, type Env, type RunContext, type Source } from './scope.js';
 import type { KeyRange, Txn } from './txn.js';
@@ -511,6 +512,7 @@ export function compileTable(item: Extract<FromItem, { kind: 'table' }>, scope: 
   const def = cx.table(item.name);
   if (!def && SCHEMA_TABLE_NAMES.has(item.name.toLowerCase())) return compileSchemaTable(item.alias ?? item.name, scope);
   if (!def) return cx.fail('NO_SUCH_TABLE', `no such table: ${item.name}`, item.pos);
+  if (def.view) return compileView(def, item, scope, cx);
   const name = item.alias ?? item.name;
   if (scope.hasTable(name)) cx.fail('ERROR', `ambiguous table name: ${name}`, item.pos);
   const slot = scope.slotCount;
@@ -613,7 +615,7 @@ function compileSchemaTable(name: string, scope: Scope): Producer {
   });
   return async (env, emit) => {
     for (const t of (env.run as SelectRun).txn.tableList()) {
-      env.rows[slot] = ['table', t.name, t.name, t.id, t.sql];
+      env.rows[slot] = [t.view ? 'view' : 'table', t.name, t.name, t.id, t.sql];
       if ((await emit()) === false) return false;
       for (const x of t.indexes ?? []) {
         env.rows[slot] = ['index', x.name, t.name, t.id, x.sql];
@@ -624,16 +626,30 @@ function compileSchemaTable(name: string, scope: Scope): Producer {
   };
 }
 
-function compileDerived(select: SelectStmt, alias: string | undefined, scope: Scope, cx: PlanContext): Producer {
+const viewCache = new WeakMap<TableDef, CreateViewStmt>();
+
+/** A view reference: its SELECT, parsed once per definition, as a derived table. */
+function compileView(def: TableDef, item: Extract<FromItem, { kind: 'table' }>, scope: Scope, cx: PlanContext): Producer {
+  if (item.systemTime) cx.fail('ERROR', 'FOR SYSTEM_TIME applies to tables, not views', item.pos);
+  let stmt = viewCache.get(def);
+  if (!stmt) {
+    stmt = parseOne(def.sql).statement as CreateViewStmt;
+    viewCache.set(def, stmt);
+  }
+  return compileDerived(stmt.select, item.alias ?? def.name, scope, cx, stmt.columns);
+}
+
+function compileDerived(select: SelectStmt, alias: string | undefined, scope: Scope, cx: PlanContext, names?: string[]): Producer {
   const plan = compileSelect(select, scope.parent, cx);
   const slot = scope.slotCount;
-  const lower = plan.columns.map((c) => c.toLowerCase());
+  const columns = names ?? plan.columns;
+  const lower = columns.map((c) => c.toLowerCase());
   scope.add({
     name: (alias ?? `subquery_${slot}`).toLowerCase(),
     columns: lower,
-    displayNames: plan.columns,
-    affinities: plan.columns.map(() => undefined),
-    collations: plan.columns.map(() => undefined),
+    displayNames: columns,
+    affinities: columns.map(() => undefined),
+    collations: columns.map(() => undefined),
     slot,
     offset: 0,
     hasRowid: false,

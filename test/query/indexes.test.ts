@@ -58,3 +58,22 @@ describe('CREATE INDEX', () => {
     await cold.close();
   });
 });
+
+describe('views', () => {
+  it('expand wherever named, list in sqlite_schema, refuse writes, and drop', async () => {
+    const db = await Database.open();
+    await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER); INSERT INTO t VALUES (1, 10), (2, 20), (3, 30)');
+    await db.exec('CREATE VIEW big (k, v) AS SELECT id, a FROM t WHERE a > 15');
+    expect((await db.query('SELECT k, v FROM big ORDER BY k')).rows).toEqual([[2, 20], [3, 30]]);
+    expect((await db.query('SELECT count(*) FROM big JOIN t ON t.id = big.k')).rows).toEqual([[2]]);
+    await db.exec('INSERT INTO t VALUES (4, 40)');
+    expect((await db.query('SELECT max(v) FROM big')).rows).toEqual([[40]]);
+    await expect(db.exec('INSERT INTO big VALUES (9, 9)')).rejects.toThrow(/it is a view/);
+    await expect(db.exec('CREATE VIEW bad AS SELECT nope FROM t')).rejects.toMatchObject({ code: 'NO_SUCH_COLUMN' });
+    await expect(db.exec('DROP TABLE big')).rejects.toThrow(/DROP VIEW/);
+    expect((await db.query("SELECT type, name FROM sqlite_schema WHERE name = 'big'")).rows).toEqual([['view', 'big']]);
+    await db.exec('DROP VIEW big; DROP VIEW IF EXISTS big');
+    await expect(db.query('SELECT * FROM big')).rejects.toMatchObject({ code: 'NO_SUCH_TABLE' });
+    await db.close();
+  });
+});
