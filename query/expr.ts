@@ -407,6 +407,7 @@ function compileAggregateCall(e: FunctionExpr, name: string, scope: Scope, ctx: 
   if ((!e.star && args.length === 0 && name !== 'count') || args.length > maxArgs || (name === 'count' && !e.star && args.length === 0)) {
     ctx.fail('ERROR', `wrong number of arguments to function ${name}()`, e.pos);
   }
+  if (e.distinct && args.length !== 1) ctx.fail('ERROR', 'DISTINCT aggregates must have exactly one argument', e.pos);
   const slot = outer.length;
   outer.push({
     name,

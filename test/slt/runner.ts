@@ -11,11 +11,14 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Database } from '../../index.js';
+import { Database, DosqlError } from '../../index.js';
 import type { SqlValue } from '../../index.js';
-import { toText } from '../../query/values/index.js';
+import { sqlPrintf, toText } from '../../query/values/index.js';
 
 export const SLT_ENGINE = 'sqlite';
+
+/** Errors that mean the statement could not run at all (a failure), not that it stopped midway. */
+const COMPILE_ERRORS = new Set(['SYNTAX_ERROR', 'NO_SUCH_TABLE', 'NO_SUCH_COLUMN', 'MISUSE', 'LIMIT_EXCEEDED']);
 
 export interface SltRecord {
   kind: 'statement' | 'query';
@@ -116,7 +119,8 @@ export function parseSlt(text: string): Parsed {
 export function renderValue(v: SqlValue, type: string): string {
   if (v === null) return 'NULL';
   if (type === 'I') return String(toInt32(v));
-  if (type === 'R') return toDouble(v).toFixed(3);
+  // SQLite's harness formats with its own printf, which keeps 16 significant digits.
+  if (type === 'R') return sqlPrintf('%.3f', [toDouble(v)]);
   const t = typeof v === 'number' || typeof v === 'bigint' ? numberText(v) : typeof v === 'string' ? v : toText(v) ?? '';
   if (t === '') return '(empty)';
   return t.replace(/[^\x20-\x7e]/g, '@');
@@ -201,8 +205,13 @@ export async function runSltText(text: string, file = '<text>'): Promise<SltResu
       try {
         rows = (await db.query(r.sql)).rows;
       } catch (e) {
-        fail(r, `error: ${(e as Error).message}`);
-        continue;
+        // As in SQLite's harness, an error raised while rows are produced (not a statement that
+        // fails to compile) ends the result set: DoSQL produces rows all at once, so none remain.
+        if (!(e instanceof DosqlError) || COMPILE_ERRORS.has(e.code)) {
+          fail(r, `error: ${(e as Error).message}`);
+          continue;
+        }
+        rows = [];
       }
       const types = r.types!;
       const rendered = rows.map((row) => row.map((v, i) => renderValue(v, types[i] ?? 'T')));
