@@ -59,6 +59,19 @@ export interface TableDef {
    * rows and no trees. Views share the tables' name space and catalog versions.
    */
   view?: boolean;
+  /** Triggers on this table (CREATE TRIGGER), in creation order; dropped with the table. */
+  triggers?: TriggerDef[];
+}
+
+export interface TriggerDef {
+  /** Unique among all triggers (case-insensitive). */
+  name: string;
+  timing: 'BEFORE' | 'AFTER';
+  event: 'INSERT' | 'UPDATE' | 'DELETE';
+  /** UPDATE OF these columns (lower-cased): fires only when the UPDATE sets one of them. */
+  columns?: string[];
+  /** The CREATE TRIGGER statement as written; its WHEN and body are parsed from it. */
+  sql: string;
 }
 
 /** A secondary index: a tree from the indexed values (then the row key) to the row key. */

@@ -27,7 +27,7 @@ import { Log } from '../log/log.js';
 import type { CommittedTxn, Lsn } from '../log/types.js';
 import { TableStore } from '../materializers/tables.js';
 import type { ParsedStatement, Statement } from './ast.js';
-import { createIndex, createTable, createView, dropTable } from './ddl.js';
+import { createIndex, createTable, createTrigger, createView, dropTable } from './ddl.js';
 import { compileDelete, compileInsert, compileUpdate, type DmlPlan } from './dml.js';
 import { positionAt } from './lexer.js';
 import { parse } from './parser.js';
@@ -35,6 +35,8 @@ import type { Env } from './scope.js';
 import { compileSelect, type PlanContext, type SelectPlan, type SelectRun } from './select.js';
 import { Txn } from './txn.js';
 import { Slots } from './slots.js';
+import type { TriggerHost } from './triggers.js';
+import type { Scope } from './scope.js';
 import { SUBSCRIPTION_BATCH_EVENTS_DEFAULT, SUBSCRIPTION_IN_FLIGHT_EVENTS_DEFAULT, Subscription } from './cdc.js';
 import { lsnValue, timestampMs } from './temporal.js';
 import { checkBranchName, forgetBranch, listBranches, openFork, prepareFork, recordBranch, type BranchInfo } from './branches.js';
@@ -598,6 +600,7 @@ export class Database {
       checkAsOf: (lsn) => this.checkAsOf(lsn),
       refreshRetention: () => this.refreshRetention(),
       lsnAtTimestamp: (ms) => this.log.lsnAtTimestamp(ms),
+      triggers: this.triggerHost,
     };
     const env: Env = { rows: [], outer: undefined, agg: undefined, run };
     switch (s.type) {
@@ -621,6 +624,9 @@ export class Database {
       case 'drop':
         dropTable(s, txn, cx());
         return { rowsAffected: 0 };
+      case 'create_trigger':
+        createTrigger(s, st.sql.slice(st.parsed.start, st.parsed.end), txn, cx());
+        return { rowsAffected: 0 };
       case 'create_view':
         createView(s, st.sql.slice(st.parsed.start, st.parsed.end), txn, cx());
         return { rowsAffected: 0 };
@@ -642,17 +648,14 @@ export class Database {
   }
 
   private planContext(st: CachedStatement, txn: Txn): PlanContext {
-    const sql = st.sql;
-    const cx: PlanContext = {
-      sql,
-      fail(code: ErrorCode, message: string, pos: number): never {
-        throw new DosqlError(code, message, { position: positionAt(sql, pos) });
-      },
-      compileSubquery: (select, scope) => compileSelect(select, scope, cx),
-      table: (name) => txn.table(name),
-    };
-    return cx;
+    return makePlanContext(st.sql, txn);
   }
+
+  /** Compiles trigger bodies for the runs of this database (see query/triggers.ts). */
+  private readonly triggerHost: TriggerHost = {
+    planContext: (sql, txn, outer) => makePlanContext(sql, txn, outer),
+    catalogVersion: () => this.tables.catalog.version,
+  };
 
   /** Log, apply, maybe checkpoint; returns the promise of durability (awaited outside the lock). */
   private async commit(txn: Txn): Promise<{ durable: Promise<void> } | undefined> {
@@ -807,6 +810,28 @@ export class PreparedStatement {
   query(params?: Params): Promise<QueryResult> {
     return this.db.query(this.sql, params);
   }
+}
+
+/**
+ * How statements are compiled against a transaction's view of the schema. With `outer` (a
+ * trigger's NEW and OLD), every statement sees it as an enclosing scope and may use RAISE().
+ */
+function makePlanContext(sql: string, txn: Txn, outer?: Scope): PlanContext {
+  const cx: PlanContext = {
+    sql,
+    fail(code: ErrorCode, message: string, pos: number): never {
+      throw new DosqlError(code, message, { position: positionAt(sql, pos) });
+    },
+    compileSubquery: (select, scope) => compileSelect(select, scope, cx),
+    table: (name) => txn.table(name),
+  };
+  if (outer) {
+    cx.outer = outer;
+    cx.inTrigger = true;
+    cx.compileStatement = (st) =>
+      st.type === 'select' ? compileSelect(st, outer, cx) : st.type === 'insert' ? compileInsert(st, cx) : st.type === 'update' ? compileUpdate(st, cx) : compileDelete(st, cx);
+  }
+  return cx;
 }
 
 function signal(): { promise: Promise<void>; resolve: () => void } {

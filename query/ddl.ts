@@ -4,9 +4,9 @@
  * materializer applies the logged change, exactly as on replay.
  */
 import { DosqlError } from '../base/errors.js';
-import type { ColumnDef, IndexDef, TableDef } from '../log/types.js';
+import type { ColumnDef, IndexDef, TableDef, TriggerDef } from '../log/types.js';
 import { encodeKey } from '../materializers/btree/index.js';
-import type { CreateIndexStmt, CreateTableStmt, CreateViewStmt, DropStmt } from './ast.js';
+import type { CreateIndexStmt, CreateTableStmt, CreateTriggerStmt, CreateViewStmt, DropStmt } from './ast.js';
 import { compileSelect, type PlanContext } from './select.js';
 import type { CompileContext } from './expr.js';
 import type { Txn } from './txn.js';
@@ -96,6 +96,7 @@ function dedupeUniques(uniques: number[][], pk: number[]): number[][] {
 
 export function dropTable(stmt: DropStmt, txn: Txn, cx: CompileContext): boolean {
   if (stmt.object === 'INDEX') return dropIndex(stmt, txn, cx);
+  if (stmt.object === 'TRIGGER') return dropTrigger(stmt, txn, cx);
   if (stmt.object !== 'TABLE' && stmt.object !== 'VIEW') cx.fail('ERROR', `DROP ${stmt.object} is not supported yet`, stmt.pos);
   const wantView = stmt.object === 'VIEW';
   const def = txn.table(stmt.name);
@@ -123,6 +124,45 @@ export function createView(stmt: CreateViewStmt, sqlText: string, txn: Txn, cx: 
     cx.fail('ERROR', `expected ${plan.columns.length} columns for '${stmt.name}' but got ${stmt.columns.length}`, stmt.pos);
   }
   txn.createTable({ id: txn.allocateTableId(), name: stmt.name, columns: [], rowidColumn: -1, primaryKey: [], uniques: [], sql: sqlText, view: true });
+  return true;
+}
+
+function findTrigger(txn: Txn, name: string): { def: TableDef; at: number } | undefined {
+  const key = name.toLowerCase();
+  for (const def of txn.tableList()) {
+    const at = (def.triggers ?? []).findIndex((t) => t.name.toLowerCase() === key);
+    if (at >= 0) return { def, at };
+  }
+  return undefined;
+}
+
+/** CREATE TRIGGER: stored on its table's definition; WHEN and body are compiled when it fires. */
+export function createTrigger(stmt: CreateTriggerStmt, sqlText: string, txn: Txn, cx: CompileContext): boolean {
+  if (findTrigger(txn, stmt.name)) {
+    if (stmt.ifNotExists) return false;
+    cx.fail('ERROR', `trigger ${stmt.name} already exists`, stmt.pos);
+  }
+  const def = txn.table(stmt.table);
+  if (!def) return cx.fail('NO_SUCH_TABLE', `no such table: ${stmt.table}`, stmt.pos);
+  if (def.view || stmt.timing === 'INSTEAD OF') cx.fail('ERROR', 'INSTEAD OF triggers on views are not supported yet', stmt.pos);
+  const trigger: TriggerDef = { name: stmt.name, timing: stmt.timing as 'BEFORE' | 'AFTER', event: stmt.event.kind, sql: sqlText };
+  if (stmt.event.kind === 'UPDATE' && stmt.event.columns) {
+    trigger.columns = stmt.event.columns.map((c) => {
+      if (!def.columns.some((d) => d.name.toLowerCase() === c.toLowerCase())) cx.fail('NO_SUCH_COLUMN', `no such column: ${c}`, stmt.pos);
+      return c.toLowerCase();
+    });
+  }
+  txn.alterTable({ ...def, triggers: [...(def.triggers ?? []), trigger] });
+  return true;
+}
+
+function dropTrigger(stmt: DropStmt, txn: Txn, cx: CompileContext): boolean {
+  const found = findTrigger(txn, stmt.name);
+  if (!found) {
+    if (stmt.ifExists) return false;
+    return cx.fail('ERROR', `no such trigger: ${stmt.name}`, stmt.pos);
+  }
+  txn.alterTable({ ...found.def, triggers: found.def.triggers!.filter((_, i) => i !== found.at) });
   return true;
 }
 

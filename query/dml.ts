@@ -17,6 +17,7 @@ import { rowKey, uniqueKey } from '../materializers/tables.js';
 import { Scope, type Env } from './scope.js';
 import { compileSelect, compileTable, type PlanContext, type SelectRun } from './select.js';
 import { columnsOf, type StoredRow } from './txn.js';
+import { fireTriggers } from './triggers.js';
 import * as V from './values/index.js';
 
 export interface DmlResult {
@@ -61,7 +62,7 @@ export function compileInsert(stmt: InsertStmt, cx: PlanContext): DmlPlan {
         return i;
       })
     : def.columns.map((_, i) => i);
-  const empty = new Scope(cx.fail);
+  const empty = new Scope(cx.fail, cx.outer);
   const defaults = defaultsOf(def).map((e) => (e ? compileExpr(e, empty, cx) : undefined));
   const action = stmt.orConflict ?? 'ABORT';
   let source: (env: Env) => Value[][] | Promise<Value[][]>;
@@ -74,7 +75,7 @@ export function compileInsert(stmt: InsertStmt, cx: PlanContext): DmlPlan {
     });
     source = rows.every((r) => r.every((c) => !c.async)) ? (env) => evalRowsSync(rows, env) : (env) => evalRows(rows, env);
   } else if (stmt.source.kind === 'select') {
-    const plan = compileSelect(stmt.source.select, undefined, cx);
+    const plan = compileSelect(stmt.source.select, cx.outer, cx);
     if (plan.columnCount !== targets.length) {
       cx.fail('ERROR', `table ${def.name} has ${targets.length} columns but ${plan.columnCount} values were supplied`, stmt.pos);
     }
@@ -106,7 +107,7 @@ export function compileInsert(stmt: InsertStmt, cx: PlanContext): DmlPlan {
           const d = defaults[i]!;
           row[i] = d.async ? await d.fn(env) : (d.fn as SyncFn)(env);
         }
-        const rowid = await insertOne(def, row, explicitRowid, action, txn);
+        const rowid = await insertOne(def, row, explicitRowid, action, env.run as SelectRun);
         if (rowid !== undefined) {
           affected++;
           last = rowid;
@@ -153,8 +154,9 @@ async function insertOne(
   row: Value[],
   explicitRowid: Value,
   action: ConflictAction,
-  txn: SelectRun['txn'],
+  run: SelectRun,
 ): Promise<number | bigint | undefined> {
+  const txn = run.txn;
   prepareRow(def, row);
   let given = def.rowidColumn >= 0 ? row[def.rowidColumn]! : explicitRowid;
   let rowid: number | bigint;
@@ -179,7 +181,9 @@ async function insertOne(
     const victim = await findByRowid(def, owner, txn);
     if (victim) txn.deleteRow(def, owner, columnsOf(def, victim));
   }
+  if (def.triggers && !(await fireTriggers(def, 'INSERT', 'BEFORE', { new: [rowid, ...row] }, run))) return undefined;
   txn.insertRow(def, rowid, row);
+  if (def.triggers) await fireTriggers(def, 'INSERT', 'AFTER', { new: [rowid, ...row] }, run);
   return rowid;
 }
 
@@ -204,13 +208,13 @@ function uniqueError(def: TableDef, cols: number[]): DosqlError {
 
 /** The rows of `table` matching WHERE, as [rowid, ...columns] records, collected before changing any. */
 function compileMatch(table: string, alias: string | undefined, where: Expr | undefined, pos: number, cx: PlanContext) {
-  const scope = new Scope(cx.fail);
+  const scope = new Scope(cx.fail, cx.outer);
   const producer = compileTable({ kind: 'table', name: table, alias, pos }, scope, cx, where);
   const cond = where ? compileExpr(where, scope, cx) : undefined;
   return {
     scope,
     async collect(env: Env): Promise<StoredRow[]> {
-      const local: Env = { rows: [null], outer: undefined, agg: undefined, run: env.run };
+      const local: Env = { rows: [null], outer: env.outer, agg: undefined, run: env.run };
       const out: StoredRow[] = [];
       await producer(local, async () => {
         if (!cond || V.isTruthy(await cond.fn(local)) === true) out.push(local.rows[0]!);
@@ -237,24 +241,25 @@ export function compileUpdate(stmt: UpdateStmt, cx: PlanContext): DmlPlan {
     sets.push({ index: index < 0 ? -1 : index + 1, value: compileExpr(s.value, match.scope, cx) });
   }
   const action = stmt.orConflict ?? 'ABORT';
+  const setColumns = stmt.set.flatMap((x) => x.columns.map((c) => c.toLowerCase()));
   return {
     async run(env) {
-      const txn = (env.run as SelectRun).txn;
       const rows = await match.collect(env);
-      const local: Env = { rows: [null], outer: undefined, agg: undefined, run: env.run };
+      const local: Env = { rows: [null], outer: env.outer, agg: undefined, run: env.run };
       let affected = 0;
       for (const rec of rows) {
         local.rows[0] = rec;
         const next = rec.slice();
         for (const s of sets) next[s.index < 0 ? 0 : s.index] = await s.value.fn(local);
-        if (await updateOne(def, rec, next, action, txn)) affected++;
+        if (await updateOne(def, rec, next, action, env.run as SelectRun, setColumns)) affected++;
       }
       return { rowsAffected: affected };
     },
   };
 }
 
-async function updateOne(def: TableDef, rec: StoredRow, next: Value[], action: ConflictAction, txn: SelectRun['txn']): Promise<boolean> {
+async function updateOne(def: TableDef, rec: StoredRow, next: Value[], action: ConflictAction, run: SelectRun, setColumns: string[]): Promise<boolean> {
+  const txn = run.txn;
   const oldRowid = rec[0] as number | bigint;
   const before = columnsOf(def, rec);
   const row = columnsOf(def, next);
@@ -282,11 +287,14 @@ async function updateOne(def: TableDef, rec: StoredRow, next: Value[], action: C
     const victim = await findByRowid(def, owner, txn);
     if (victim) txn.deleteRow(def, owner, columnsOf(def, victim));
   }
+  const images = { new: [rowid, ...row], old: rec };
+  if (def.triggers && !(await fireTriggers(def, 'UPDATE', 'BEFORE', images, run, setColumns))) return false;
   if (newKey === oldKey && rowid === oldRowid) txn.updateRow(def, rowid, before, row);
   else {
     txn.deleteRow(def, oldRowid, before);
     txn.insertRow(def, rowid, row);
   }
+  if (def.triggers) await fireTriggers(def, 'UPDATE', 'AFTER', images, run, setColumns);
   return true;
 }
 
@@ -298,10 +306,16 @@ export function compileDelete(stmt: DeleteStmt, cx: PlanContext): DmlPlan {
   const match = compileMatch(stmt.table, stmt.alias, stmt.where, stmt.pos, cx);
   return {
     async run(env) {
-      const txn = (env.run as SelectRun).txn;
+      const run = env.run as SelectRun;
       const rows = await match.collect(env);
-      for (const rec of rows) txn.deleteRow(def, rec[0] as number | bigint, columnsOf(def, rec));
-      return { rowsAffected: rows.length };
+      let affected = 0;
+      for (const rec of rows) {
+        if (def.triggers && !(await fireTriggers(def, 'DELETE', 'BEFORE', { old: rec }, run))) continue;
+        run.txn.deleteRow(def, rec[0] as number | bigint, columnsOf(def, rec));
+        affected++;
+        if (def.triggers) await fireTriggers(def, 'DELETE', 'AFTER', { old: rec }, run);
+      }
+      return { rowsAffected: affected };
     },
   };
 }

@@ -16,6 +16,7 @@ import type { Value } from '../base/values.js';
 import type { Expr, FunctionExpr, SelectStmt } from './ast.js';
 import type { Env, Scope } from './scope.js';
 import * as V from './values/index.js';
+import { IgnoreRow } from './triggers.js';
 
 export type EvalFn = (env: Env) => Value | Promise<Value>;
 export type SyncFn = (env: Env) => Value;
@@ -50,6 +51,8 @@ export interface CompileContext {
   compileSubquery(select: SelectStmt, scope: Scope): SubPlan;
   /** Set while compiling in aggregate mode: aggregate calls are collected here. */
   aggregates?: AggSpec[];
+  /** Set while compiling a trigger body: RAISE() is allowed. */
+  inTrigger?: boolean;
 }
 
 /** Most nested compile depth; the parser bounds expression depth, this guards the compiler too. */
@@ -124,8 +127,17 @@ export function compileExpr(e: Expr, scope: Scope, ctx: CompileContext, depth = 
       const plan = ctx.compileSubquery(e.select, scope);
       return { fn: async (env) => ((await runSub(plan, env, 1)).length > 0 ? 1 : 0), async: true };
     }
-    case 'raise':
-      return ctx.fail('ERROR', 'RAISE() may only be used within a trigger-program', e.pos);
+    case 'raise': {
+      if (!ctx.inTrigger) return ctx.fail('ERROR', 'RAISE() may only be used within a trigger-program', e.pos);
+      const { action, message } = e;
+      return {
+        fn: () => {
+          if (action === 'IGNORE') throw new IgnoreRow();
+          throw new DosqlError('ERROR', message ?? `RAISE(${action})`);
+        },
+        async: false,
+      };
+    }
   }
 }
 

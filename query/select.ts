@@ -26,6 +26,10 @@ import * as V from './values/index.js';
 /** Planning needs the table definitions visible to the statement. */
 export interface PlanContext extends CompileContext {
   table(name: string): TableDef | undefined;
+  /** Inside a trigger body: the scope holding NEW and OLD, enclosing every statement's scopes. */
+  outer?: Scope;
+  /** Inside a trigger body: compile one of its statements. */
+  compileStatement?(s: import('./ast.js').InsertStmt | import('./ast.js').UpdateStmt | import('./ast.js').DeleteStmt | SelectStmt): { run(env: Env): Promise<unknown> };
 }
 
 export interface SelectPlan extends SubPlan {
@@ -35,6 +39,10 @@ export interface SelectPlan extends SubPlan {
 /** What a run reads through: the transaction (its overlay over committed trees). */
 export interface SelectRun extends RunContext {
   txn: Txn;
+  /** Compiles trigger bodies; undefined where triggers cannot fire. */
+  triggers?: import('./triggers.js').TriggerHost;
+  /** Names of the triggers firing right now, innermost last (no trigger fires itself). */
+  triggerStack?: string[];
 }
 
 /**
@@ -619,6 +627,10 @@ function compileSchemaTable(name: string, scope: Scope): Producer {
       if ((await emit()) === false) return false;
       for (const x of t.indexes ?? []) {
         env.rows[slot] = ['index', x.name, t.name, t.id, x.sql];
+        if ((await emit()) === false) return false;
+      }
+      for (const x of t.triggers ?? []) {
+        env.rows[slot] = ['trigger', x.name, t.name, 0, x.sql];
         if ((await emit()) === false) return false;
       }
     }
