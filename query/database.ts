@@ -624,6 +624,11 @@ export class Database {
       case 'drop':
         dropTable(s, txn, cx());
         return { rowsAffected: 0 };
+      case 'reindex':
+        // Indexes here are rebuilt from rows on every change and never go stale, and collations
+        // are built in, so there is nothing to rebuild: only the name is checked, as in SQLite.
+        if (s.name !== undefined && !isReindexTarget(txn, s.name)) cx().fail('ERROR', `unable to identify the object to be reindexed`, s.pos);
+        return { rowsAffected: 0 };
       case 'create_trigger':
         createTrigger(s, st.sql.slice(st.parsed.start, st.parsed.end), txn, cx());
         return { rowsAffected: 0 };
@@ -832,6 +837,13 @@ function makePlanContext(sql: string, txn: Txn, outer?: Scope): PlanContext {
       st.type === 'select' ? compileSelect(st, outer, cx) : st.type === 'insert' ? compileInsert(st, cx) : st.type === 'update' ? compileUpdate(st, cx) : compileDelete(st, cx);
   }
   return cx;
+}
+
+/** REINDEX takes a table, an index or a collation name. */
+function isReindexTarget(txn: Txn, name: string): boolean {
+  const key = name.toLowerCase();
+  if (['binary', 'nocase', 'rtrim'].includes(key)) return true;
+  return txn.tableList().some((t) => (t.name.toLowerCase() === key && !t.view) || (t.indexes ?? []).some((x) => x.name.toLowerCase() === key));
 }
 
 function signal(): { promise: Promise<void>; resolve: () => void } {

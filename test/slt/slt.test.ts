@@ -3,6 +3,7 @@
  * are printed. The floor below is what DoSQL passes today; it may only go up.
  */
 import { describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
 import { runSltFile, runSltText } from './runner.js';
 
 const CORPUS = new URL('./corpus/', import.meta.url).pathname;
@@ -13,6 +14,15 @@ describe('sqllogictest', () => {
     console.log(`select1.test: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);
     expect(r.passed + r.failed).toBeGreaterThan(1000);
     expect(r.failed).toBe(0);
+  });
+
+  it('passes every evidence/ file (the SQL language itself)', async () => {
+    const dir = `${CORPUS}evidence/`;
+    for (const name of readdirSync(dir).filter((f) => f.endsWith('.test')).sort()) {
+      const r = await runSltFile(dir + name);
+      console.log(`evidence/${name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);
+      expect(r.failures.slice(0, 3), name).toEqual([]);
+    }
   });
 
   it('fails a record whose result differs, and checks statement errors', async () => {
