@@ -198,8 +198,10 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
   if (core.kind === 'values') return compileValues(core, parent, cx);
   const isOnly = stmt.compounds.length === 0;
   const scope = new Scope(cx.fail, parent);
-  const from = core.from ? compileFrom(core.from, scope, cx, core.where) : undefined;
-  const where = core.where ? compileExpr(core.where, scope, cx) : undefined;
+  const joined = core.from ? planInnerJoins(core.from, scope, cx, core.where) : undefined;
+  const from = joined ?? (core.from ? compileFrom(core.from, scope, cx, core.where) : undefined);
+  // The join planner applies WHERE itself, each term as early as its columns are bound.
+  const where = core.where && !joined ? compileExpr(core.where, scope, cx) : undefined;
   const columnsAst = expandStar(core.columns, scope, cx);
   const grouped = core.groupBy !== undefined || hasAggregate(columnsAst, core.having, isOnly ? stmt.orderBy : undefined);
   const aggregates: AggSpec[] = [];
@@ -501,6 +503,137 @@ function compileFrom(item: FromItem, scope: Scope, cx: PlanContext, where: Expr 
   }
 }
 
+type TableItem = Extract<FromItem, { kind: 'table' }>;
+
+/** Leaves of a FROM tree of base tables joined by INNER, CROSS or comma joins with ON only. */
+function innerJoinLeaves(item: FromItem, leaves: TableItem[], ons: Expr[]): boolean {
+  if (item.kind === 'table') {
+    leaves.push(item);
+    return true;
+  }
+  if (item.kind !== 'join' || item.join === 'LEFT' || item.join === 'RIGHT' || item.join === 'FULL' || item.natural || item.using) return false;
+  if (!innerJoinLeaves(item.left, leaves, ons) || !innerJoinLeaves(item.right, leaves, ons)) return false;
+  if (item.on) ons.push(item.on);
+  return true;
+}
+
+interface Predicate {
+  expr: Expr;
+  /** Slots of this query level the predicate reads; undefined when it cannot be placed early. */
+  slots: Set<number> | undefined;
+  applied: boolean;
+}
+
+/** Slots a predicate reads at this level (outer references are constants here). */
+function predicateSlots(e: Expr, scope: Scope): Set<number> | undefined {
+  const slots = new Set<number>();
+  let placeable = true;
+  visit(e, (x) => {
+    if (x.kind === 'subquery' || x.kind === 'exists' || x.kind === 'in_select') placeable = false;
+    if (x.kind === 'function' && V.SCALAR_FUNCTIONS[x.name.toLowerCase()]?.deterministic === false) placeable = false;
+    if (x.kind !== 'column') return;
+    const hit = tryResolve(scope, x);
+    if (!hit) placeable = false;
+    else if (hit.depth === 0) slots.add(hit.source.slot);
+  });
+  return placeable ? slots : undefined;
+}
+
+function tryResolve(scope: Scope, e: Extract<Expr, { kind: 'column' }>): ReturnType<Scope['resolve']> | undefined {
+  try {
+    return scope.resolve(e.name, e.table, e.pos);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Most tables the join planner orders by itself; beyond, FROM order is kept. */
+const JOIN_ORDER_TABLES_MAX = 64;
+
+/**
+ * Inner joins of base tables: choose an order, push every WHERE and ON term down to the first
+ * level where its columns are bound, and let each table use its primary key or an index with
+ * values from the tables before it (index nested loops). Order: greedily, the next table is the
+ * one whose key or index an equality with already-bound columns reaches; else one joined to the
+ * bound tables by any term; else the next in FROM order. No intermediate result is materialized:
+ * levels are nested loops over callbacks, so memory stays bounded whatever the number of tables.
+ * Returns undefined (the general path applies) for other FROM shapes.
+ */
+function planInnerJoins(from: FromItem, scope: Scope, cx: PlanContext, where: Expr | undefined): Producer | undefined {
+  const leaves: TableItem[] = [];
+  const ons: Expr[] = [];
+  if (!innerJoinLeaves(from, leaves, ons) || leaves.length < 2 || leaves.length > JOIN_ORDER_TABLES_MAX) return undefined;
+  const defs = leaves.map((l) => cx.table(l.name));
+  if (defs.some((d, i) => !d || d.view || leaves[i]!.systemTime)) return undefined;
+  const tables = leaves.map((leaf, i) => {
+    const def = defs[i]!;
+    const name = leaf.alias ?? leaf.name;
+    if (scope.hasTable(name)) cx.fail('ERROR', `ambiguous table name: ${name}`, leaf.pos);
+    const source = tableSource(def, name, scope.slotCount, false);
+    scope.add(source);
+    return { def, source };
+  });
+  const preds: Predicate[] = [...ons.flatMap(conjuncts), ...(where ? conjuncts(where) : [])].map((expr) => ({ expr, slots: predicateSlots(expr, scope), applied: false }));
+  const bound = new Set<number>();
+  const isBound: BoundCheck = (e) => {
+    const hit = tryResolve(scope, e);
+    return hit !== undefined && (hit.depth > 0 || bound.has(hit.source.slot));
+  };
+  const usable = (slot: number): Expr[] =>
+    preds.filter((p) => p.slots && [...p.slots].every((s) => s === slot || bound.has(s))).map((p) => p.expr);
+  const levels: Producer[] = [];
+  const remaining = tables.slice();
+  for (let step = 0; step < tables.length; step++) {
+    const next = pickNext(remaining, usable, isBound, bound);
+    remaining.splice(remaining.indexOf(next), 1);
+    const { def, source } = next;
+    const terms = usable(source.slot);
+    const access = planAccess(def, source, scope, cx, terms.length ? andAll(terms) : undefined, isBound);
+    bound.add(source.slot);
+    const last = step === tables.length - 1;
+    const here = preds.filter((p) => !p.applied && (last || (p.slots && [...p.slots].every((s) => bound.has(s)))));
+    for (const p of here) p.applied = true;
+    const filter = here.length ? compileExpr(andAll(here.map((p) => p.expr)), scope, cx) : undefined;
+    levels.push(filtered(tableProducer(def, source.slot, access), filter));
+  }
+  return levels.reduceRight<Producer | undefined>(
+    (inner, level) => (inner ? (env, emit) => level(env, () => inner(env, emit)) : level),
+    undefined,
+  );
+}
+
+function pickNext(
+  remaining: Array<{ def: TableDef; source: Source }>,
+  usable: (slot: number) => Expr[],
+  isBound: BoundCheck,
+  bound: Set<number>,
+): { def: TableDef; source: Source } {
+  let best = remaining[0]!;
+  let bestScore = -1;
+  for (const t of remaining) {
+    const terms = usable(t.source.slot);
+    let score = terms.length && bound.size ? 1 : 0;
+    const keyCol = keyColumnIndex(t.def);
+    if (keyCol !== undefined && boundsFor(terms, keyMatcher(t.def, t.source, keyCol), t.source, isBound).eq) score = 3;
+    else if ((t.def.indexes ?? []).some((x) => boundsFor(terms, columnMatcher(t.source, x.columns[0]!), t.source, isBound).eq)) score = 2;
+    if (score > bestScore) {
+      best = t;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+function andAll(terms: Expr[]): Expr {
+  return terms.reduce((a, b) => ({ kind: 'binary', op: 'AND', left: a, right: b, pos: a.pos }));
+}
+
+function filtered(producer: Producer, filter: Compiled | undefined): Producer {
+  if (!filter) return producer;
+  return (env, emit) =>
+    producer(env, async () => (V.isTruthy(filter.async ? await filter.fn(env) : (filter.fn as SyncFn)(env)) === true ? emit() : true));
+}
+
 function tableSource(def: TableDef, name: string, slot: number, periods: boolean): Source {
   const extra = periods ? PERIOD_COLUMNS : [];
   return {
@@ -529,6 +662,11 @@ export function compileTable(item: Extract<FromItem, { kind: 'table' }>, scope: 
   const source = tableSource(def, name, slot, periods);
   scope.add(source);
   const access = planAccess(def, source, scope, cx, where);
+  return tableProducer(def, slot, access, clause);
+}
+
+/** Rows of a base table through an access path, at the present or at a time-travel point. */
+function tableProducer(def: TableDef, slot: number, access: Access, clause?: (env: Env) => Promise<TimeSpec>): Producer {
   return async (env, emit) => {
     const run = env.run as SelectRun;
     const txn = run.txn;
@@ -752,10 +890,10 @@ interface ColumnBounds {
   highs: Array<{ e: Expr; inclusive: boolean }>;
 }
 
-function boundsFor(terms: Expr[], isColumn: (e: Expr) => boolean, source: Source): ColumnBounds {
+function boundsFor(terms: Expr[], isColumn: (e: Expr) => boolean, source: Source, bound: BoundCheck = NOTHING_BOUND): ColumnBounds {
   const b: ColumnBounds = { lows: [], highs: [] };
   for (const t of terms) {
-    if (t.kind === 'between' && !t.negated && isColumn(t.operand) && independent(t.low, source) && independent(t.high, source)) {
+    if (t.kind === 'between' && !t.negated && isColumn(t.operand) && independent(t.low, source, bound) && independent(t.high, source, bound)) {
       b.lows.push({ e: t.low, inclusive: true });
       b.highs.push({ e: t.high, inclusive: true });
       continue;
@@ -763,8 +901,8 @@ function boundsFor(terms: Expr[], isColumn: (e: Expr) => boolean, source: Source
     if (t.kind !== 'binary') continue;
     let op = t.op;
     let other: Expr;
-    if (isColumn(t.left) && independent(t.right, source)) other = t.right;
-    else if (isColumn(t.right) && independent(t.left, source)) {
+    if (isColumn(t.left) && independent(t.right, source, bound)) other = t.right;
+    else if (isColumn(t.right) && independent(t.left, source, bound)) {
       other = t.left;
       op = flip(op);
     } else continue;
@@ -785,11 +923,11 @@ function columnMatcher(source: Source, column: number): (e: Expr) => boolean {
  * The access path: a primary-key point lookup, an index equality, a key range, an index range,
  * or a full scan, in that order of preference. WHERE is still checked on every row produced.
  */
-function planAccess(def: TableDef, source: Source, scope: Scope, cx: PlanContext, where: Expr | undefined): Access {
+function planAccess(def: TableDef, source: Source, scope: Scope, cx: PlanContext, where: Expr | undefined, bound: BoundCheck = NOTHING_BOUND): Access {
   if (!where) return { kind: 'scan' };
   const terms = conjuncts(where);
   const keyCol = keyColumnIndex(def);
-  const key = keyCol === undefined ? undefined : boundsFor(terms, keyMatcher(def, source, keyCol), source);
+  const key = keyCol === undefined ? undefined : boundsFor(terms, keyMatcher(def, source, keyCol), source, bound);
   const keyAffinity: V.Affinity = keyCol === 'rowid' || keyCol === undefined ? 'INTEGER' : def.columns[keyCol]!.affinity;
   if (key?.eq) {
     const c = compileIndependent(key.eq, scope, cx);
@@ -799,7 +937,7 @@ function planAccess(def: TableDef, source: Source, scope: Scope, cx: PlanContext
     }
     return { kind: 'point', value: async (env) => keyValue(await c.fn(env), keyAffinity) };
   }
-  const indexes = (def.indexes ?? []).map((index) => ({ index, b: boundsFor(terms, columnMatcher(source, index.columns[0]!), source) }));
+  const indexes = (def.indexes ?? []).map((index) => ({ index, b: boundsFor(terms, columnMatcher(source, index.columns[0]!), source, bound) }));
   const byEq = indexes.find((x) => x.b.eq);
   if (byEq) return indexAccess(def, byEq.index, { lows: [{ e: byEq.b.eq!, inclusive: true }], highs: [{ e: byEq.b.eq!, inclusive: true }] }, scope, cx);
   if (key && (key.lows.length || key.highs.length)) return { kind: 'range', range: rangeOf(key, keyAffinity, scope, cx) };
@@ -902,12 +1040,16 @@ function conjuncts(e: Expr): Expr[] {
 }
 
 /** True when the expression reads no column of `source` and no subquery (so it is fixed per scan). */
-function independent(e: Expr, source: Source): boolean {
+function independent(e: Expr, source: Source, bound: BoundCheck = NOTHING_BOUND): boolean {
   let ok = true;
   visit(e, (x) => {
     if (x.kind === 'subquery' || x.kind === 'exists' || x.kind === 'in_select') ok = false;
     if (x.kind === 'function' && V.SCALAR_FUNCTIONS[x.name.toLowerCase()]?.deterministic === false) ok = false;
-    if (x.kind === 'column') ok = false;
+    if (x.kind === 'column' && !bound(x, source)) ok = false;
   });
-  return ok && source !== undefined;
+  return ok;
 }
+
+/** Whether a column reference is fixed while `source` is scanned (an earlier join level's). */
+type BoundCheck = (e: Extract<Expr, { kind: 'column' }>, source: Source) => boolean;
+const NOTHING_BOUND: BoundCheck = () => false;
