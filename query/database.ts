@@ -26,13 +26,13 @@ import type { ByteStore } from '../storage/types.js';
 import { Log } from '../log/log.js';
 import type { CommittedTxn, Lsn } from '../log/types.js';
 import { TableStore } from '../materializers/tables.js';
-import type { ParsedStatement, Statement } from './ast.js';
+import type { ExplainStmt, ParsedStatement, Statement } from './ast.js';
 import { createIndex, createTable, createTrigger, createView, dropTable } from './ddl.js';
 import { compileDelete, compileInsert, compileUpdate, type DmlPlan } from './dml.js';
 import { positionAt } from './lexer.js';
 import { parse } from './parser.js';
 import type { Env } from './scope.js';
-import { compileSelect, type PlanContext, type SelectPlan, type SelectRun } from './select.js';
+import { ExplainLog, compileSelect, type PlanContext, type SelectPlan, type SelectRun } from './select.js';
 import { Txn } from './txn.js';
 import { Slots } from './slots.js';
 import type { TriggerHost } from './triggers.js';
@@ -624,6 +624,8 @@ export class Database {
       case 'drop':
         dropTable(s, txn, cx());
         return { rowsAffected: 0 };
+      case 'explain':
+        return this.explain(st, s, txn);
       case 'reindex':
         // Indexes here are rebuilt from rows on every change and never go stale, and collations
         // are built in, so there is nothing to rebuild: only the name is checked, as in SQLite.
@@ -641,6 +643,35 @@ export class Database {
       default:
         return cx().fail('ERROR', `${describe(s)} is not supported yet`, s.pos);
     }
+  }
+
+  /**
+   * EXPLAIN QUERY PLAN: compile the statement with an explain log and return SQLite's columns
+   * (id, parent, notused, detail). Plain EXPLAIN (VDBE bytecode) has no equivalent here.
+   */
+  private explain(st: CachedStatement, s: ExplainStmt, txn: Txn): StatementOutcome {
+    const cx = this.planContext(st, txn);
+    if (!s.queryPlan) return cx.fail('ERROR', 'EXPLAIN shows bytecode in SQLite; DoSQL has none: use EXPLAIN QUERY PLAN', s.pos);
+    const log = new ExplainLog();
+    cx.explain = log;
+    const inner = s.statement;
+    switch (inner.type) {
+      case 'select':
+        compileSelect(inner, undefined, cx);
+        break;
+      case 'insert':
+        compileInsert(inner, cx);
+        break;
+      case 'update':
+        compileUpdate(inner, cx);
+        break;
+      case 'delete':
+        compileDelete(inner, cx);
+        break;
+      default:
+        break;
+    }
+    return { columns: ['id', 'parent', 'notused', 'detail'], rows: log.rows.map((r) => [r.id, r.parent, 0, r.detail]) };
   }
 
   /** Compiled plans are reused while the catalog is unchanged and no DDL is pending. */
@@ -827,7 +858,7 @@ function makePlanContext(sql: string, txn: Txn, outer?: Scope): PlanContext {
     fail(code: ErrorCode, message: string, pos: number): never {
       throw new DosqlError(code, message, { position: positionAt(sql, pos) });
     },
-    compileSubquery: (select, scope) => compileSelect(select, scope, cx),
+    compileSubquery: (select, scope) => (cx.explain ? cx.explain.nest('SUBQUERY', () => compileSelect(select, scope, cx)) : compileSelect(select, scope, cx)),
     table: (name) => txn.table(name),
   };
   if (outer) {

@@ -26,6 +26,8 @@ import * as V from './values/index.js';
 /** Planning needs the table definitions visible to the statement. */
 export interface PlanContext extends CompileContext {
   table(name: string): TableDef | undefined;
+  /** Set while compiling for EXPLAIN QUERY PLAN: planning decisions are recorded here. */
+  explain?: ExplainLog;
   /** Inside a trigger body: the scope holding NEW and OLD, enclosing every statement's scopes. */
   outer?: Scope;
   /** Inside a trigger body: compile one of its statements. */
@@ -34,6 +36,30 @@ export interface PlanContext extends CompileContext {
 
 export interface SelectPlan extends SubPlan {
   columns: string[];
+}
+
+/** EXPLAIN QUERY PLAN rows, nested the way SQLite nests them (subqueries under their parent). */
+export class ExplainLog {
+  readonly rows: Array<{ id: number; parent: number; detail: string }> = [];
+  private parent = 0;
+
+  add(detail: string): number {
+    const id = this.rows.length + 1;
+    this.rows.push({ id, parent: this.parent, detail });
+    return id;
+  }
+
+  /** Record `detail`, and what `f` records under it. */
+  nest<T>(detail: string, f: () => T): T {
+    const id = this.add(detail);
+    const prev = this.parent;
+    this.parent = id;
+    try {
+      return f();
+    } finally {
+      this.parent = prev;
+    }
+  }
 }
 
 /** What a run reads through: the transaction (its overlay over committed trees). */
@@ -56,7 +82,13 @@ export type Producer = (env: Env, emit: Emit) => Promise<boolean>;
 
 export function compileSelect(stmt: SelectStmt, parent: Scope | undefined, cx: PlanContext): SelectPlan {
   if (stmt.with) cx.fail('ERROR', 'WITH clauses are not supported yet', stmt.pos);
-  const cores = [stmt.first, ...stmt.compounds.map((c) => c.core)].map((core) => compileCore(core, parent, cx, stmt));
+  const coreList = [stmt.first, ...stmt.compounds.map((c) => c.core)];
+  const cores =
+    coreList.length > 1 && cx.explain
+      ? cx.explain.nest('COMPOUND QUERY', () =>
+          coreList.map((core, i) => cx.explain!.nest(i === 0 ? 'LEFT-MOST SUBQUERY' : `${stmt.compounds[i - 1]!.op} USING TEMP B-TREE`, () => compileCore(core, parent, cx, stmt))),
+        )
+      : coreList.map((core) => compileCore(core, parent, cx, stmt));
   const first = cores[0]!;
   for (const c of cores) {
     if (c.columns.length !== first.columns.length) {
@@ -213,6 +245,9 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
   const groupBy = (core.groupBy ?? []).map((g) => compileGroupTerm(g, columnsAst, scope, cx));
   // ORDER BY of a lone core may use expressions over the FROM sources, computed as hidden columns.
   const order = isOnly && stmt.orderBy ? compileOrder(stmt.orderBy, columnsAst, outputs, scope, acx) : undefined;
+  if (grouped && core.groupBy?.length) cx.explain?.add('USE TEMP B-TREE FOR GROUP BY');
+  if (core.distinct) cx.explain?.add('USE TEMP B-TREE FOR DISTINCT');
+  if (order) cx.explain?.add('USE TEMP B-TREE FOR ORDER BY');
   const limit = isOnly ? compileLimit(stmt, parent, cx) : undefined;
   const slotCount = scope.slotCount;
   const width = names.length;
@@ -872,9 +907,9 @@ function compileJoinCondition(item: Extract<FromItem, { kind: 'join' }>, scope: 
 
 type Access =
   | { kind: 'scan' }
-  | { kind: 'index'; index: IndexDef; range: (env: Env) => Promise<KeyRange | undefined> }
+  | { kind: 'index'; index: IndexDef; detail: string; range: (env: Env) => Promise<KeyRange | undefined> }
   | { kind: 'point'; value: (env: Env) => Value | undefined | Promise<Value | undefined> }
-  | { kind: 'range'; range: (env: Env) => Promise<import('./txn.js').KeyRange | undefined> };
+  | { kind: 'range'; detail: string; range: (env: Env) => Promise<import('./txn.js').KeyRange | undefined> };
 
 /** The key column of a table when its tree is ordered by one column's value (or the rowid). */
 function keyColumnIndex(def: TableDef): number | 'rowid' | undefined {
@@ -924,6 +959,38 @@ function columnMatcher(source: Source, column: number): (e: Expr) => boolean {
  * or a full scan, in that order of preference. WHERE is still checked on every row produced.
  */
 function planAccess(def: TableDef, source: Source, scope: Scope, cx: PlanContext, where: Expr | undefined, bound: BoundCheck = NOTHING_BOUND): Access {
+  const access = chooseAccess(def, source, scope, cx, where, bound);
+  cx.explain?.add(describeAccess(def, source, access));
+  return access;
+}
+
+/** The EXPLAIN QUERY PLAN line of an access path, in SQLite's words. */
+function describeAccess(def: TableDef, source: Source, a: Access): string {
+  const name = source.name === def.name.toLowerCase() ? def.name : `${def.name} AS ${source.name}`;
+  const keyName = def.primaryKey.length ? def.columns[def.primaryKey[0]!]!.name : 'rowid';
+  const using = def.primaryKey.length ? 'PRIMARY KEY' : 'INTEGER PRIMARY KEY';
+  switch (a.kind) {
+    case 'scan':
+      return `SCAN ${name}`;
+    case 'point':
+      return `SEARCH ${name} USING ${using} (${keyName}=?)`;
+    case 'range':
+      return `SEARCH ${name} USING ${using} (${a.detail.replaceAll('$', keyName)})`;
+    case 'index':
+      return `SEARCH ${name} USING INDEX ${a.index.name} (${a.detail.replaceAll('$', def.columns[a.index.columns[0]!]!.name)})`;
+  }
+}
+
+/** `$>? AND $<?` for the bounds used: `$` stands for the column's name. */
+function boundsText(b: ColumnBounds): string {
+  if (b.eq) return '$=?';
+  const parts: string[] = [];
+  if (b.lows[0]) parts.push(b.lows[0].inclusive ? '$>=?' : '$>?');
+  if (b.highs[0]) parts.push(b.highs[0].inclusive ? '$<=?' : '$<?');
+  return parts.join(' AND ');
+}
+
+function chooseAccess(def: TableDef, source: Source, scope: Scope, cx: PlanContext, where: Expr | undefined, bound: BoundCheck): Access {
   if (!where) return { kind: 'scan' };
   const terms = conjuncts(where);
   const keyCol = keyColumnIndex(def);
@@ -939,10 +1006,10 @@ function planAccess(def: TableDef, source: Source, scope: Scope, cx: PlanContext
   }
   const indexes = (def.indexes ?? []).map((index) => ({ index, b: boundsFor(terms, columnMatcher(source, index.columns[0]!), source, bound) }));
   const byEq = indexes.find((x) => x.b.eq);
-  if (byEq) return indexAccess(def, byEq.index, { lows: [{ e: byEq.b.eq!, inclusive: true }], highs: [{ e: byEq.b.eq!, inclusive: true }] }, scope, cx);
-  if (key && (key.lows.length || key.highs.length)) return { kind: 'range', range: rangeOf(key, keyAffinity, scope, cx) };
+  if (byEq) return indexAccess(def, byEq.index, { lows: [{ e: byEq.b.eq!, inclusive: true }], highs: [{ e: byEq.b.eq!, inclusive: true }] }, scope, cx, '$=?');
+  if (key && (key.lows.length || key.highs.length)) return { kind: 'range', range: rangeOf(key, keyAffinity, scope, cx), detail: boundsText(key) };
   const byRange = indexes.find((x) => x.b.lows.length || x.b.highs.length);
-  if (byRange) return indexAccess(def, byRange.index, byRange.b, scope, cx);
+  if (byRange) return indexAccess(def, byRange.index, byRange.b, scope, cx, boundsText(byRange.b));
   return { kind: 'scan' };
 }
 
@@ -986,12 +1053,13 @@ function rangeOf(b: ColumnBounds, affinity: V.Affinity, scope: Scope, cx: PlanCo
  * followed by the row key, so "first column = v" is every key starting with encode(v): from
  * encode(v) up to encode(v) + U+FFFF, which sorts after any continuation.
  */
-function indexAccess(def: TableDef, index: IndexDef, b: ColumnBounds, scope: Scope, cx: PlanContext): Access {
+function indexAccess(def: TableDef, index: IndexDef, b: ColumnBounds, scope: Scope, cx: PlanContext, detail: string): Access {
   const affinity = def.columns[index.columns[0]!]!.affinity;
   const keyRange = rangeOf(b, affinity, scope, cx);
   return {
     kind: 'index',
     index,
+    detail,
     range: async (env) => {
       const r = await keyRange(env);
       if (!r) return undefined;
