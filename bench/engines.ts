@@ -1,0 +1,253 @@
+/**
+ * One adapter per engine, so a workload is written once and runs the same SQL on every engine,
+ * each used the way its users use it: prepared statements where the API has them (DoSQL,
+ * better-sqlite3, sql.js, DuckDB), `query(sql, params)` for PGlite (its API; it prepares an unnamed
+ * statement per call). Synchronous engines (better-sqlite3, sql.js) loop without awaiting each call
+ * (`each`), so no engine pays for promises it would not create in real use.
+ *
+ * Dialect differences handled here: PostgreSQL and DuckDB take REAL as 4-byte float, so REAL
+ * becomes DOUBLE PRECISION; PostgreSQL numbers its placeholders ($1, $2, ...).
+ */
+import BetterSqlite3 from 'better-sqlite3';
+import initSqlJs from 'sql.js';
+import { join } from 'node:path';
+import { Database } from 'dosql';
+import { tempDir } from './harness.js';
+
+export type Param = number | string | null;
+
+export interface Stmt {
+  run(p: Param[]): unknown;
+  get(p: Param[]): unknown;
+  all(p: Param[]): unknown;
+}
+
+export interface Engine {
+  name: string;
+  sync: boolean;
+  exec(sql: string): Promise<void>;
+  prepare(sql: string): Stmt;
+  /** `f` over `xs`, awaiting each call only on asynchronous engines. */
+  each<T>(xs: readonly T[], f: (x: T) => unknown): Promise<void>;
+  /** Run `f` inside BEGIN ... COMMIT. */
+  transaction(f: () => Promise<void>): Promise<void>;
+  close(): Promise<void>;
+  /** The underlying database, for engine-specific work (DoSQL's `subscribe`, AS OF). */
+  raw: unknown;
+}
+
+async function eachSync<T>(xs: readonly T[], f: (x: T) => unknown): Promise<void> {
+  for (let i = 0; i < xs.length; i++) f(xs[i]!);
+}
+async function eachAsync<T>(xs: readonly T[], f: (x: T) => unknown): Promise<void> {
+  for (let i = 0; i < xs.length; i++) await f(xs[i]!);
+}
+
+export async function dosql(options: { path?: string; checkpointChangesMin?: number } = {}): Promise<Engine & { raw: Database }> {
+  const db = await Database.open(options);
+  return {
+    name: options.path ? 'dosql (file)' : 'dosql',
+    sync: false,
+    raw: db,
+    exec: async (sql) => void (await db.exec(sql)),
+    prepare(sql) {
+      const s = db.prepare(sql);
+      return { run: (p) => s.run(p), get: (p) => s.get(p), all: (p) => s.all(p) };
+    },
+    each: eachAsync,
+    async transaction(f) {
+      await db.exec('BEGIN');
+      await f();
+      await db.exec('COMMIT');
+    },
+    close: () => db.close(),
+  };
+}
+
+/** better-sqlite3 in memory, or (`file`) a file database in WAL mode with synchronous=FULL. */
+export async function betterSqlite(options: { file?: boolean; path?: string } = {}): Promise<Engine & { raw: BetterSqlite3.Database }> {
+  const path = options.path ?? (options.file ? join(tempDir('bsq'), 'db.sqlite') : ':memory:');
+  const db = new BetterSqlite3(path);
+  if (path !== ':memory:') {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+  }
+  return {
+    name: path === ':memory:' ? 'better-sqlite3 :memory:' : 'better-sqlite3 file WAL FULL',
+    sync: true,
+    raw: db,
+    exec: async (sql) => void db.exec(sql),
+    prepare(sql) {
+      const s = db.prepare(sql);
+      const reader = s.reader;
+      return { run: (p) => (reader ? s.all(...p) : s.run(...p)), get: (p) => s.get(...p), all: (p) => s.all(...p) };
+    },
+    each: eachSync,
+    async transaction(f) {
+      db.exec('BEGIN');
+      await f();
+      db.exec('COMMIT');
+    },
+    close: async () => void db.close(),
+  };
+}
+
+export async function sqlJs(): Promise<Engine> {
+  const SQL = await initSqlJs();
+  const db = new SQL.Database();
+  return {
+    name: 'sql.js',
+    sync: true,
+    raw: db,
+    exec: async (sql) => void db.exec(sql),
+    prepare(sql) {
+      const s = db.prepare(sql);
+      return {
+        run: (p) => s.run(p),
+        get(p) {
+          s.bind(p);
+          const row = s.step() ? s.getAsObject() : undefined;
+          s.reset();
+          return row;
+        },
+        all(p) {
+          s.bind(p);
+          const rows = [];
+          while (s.step()) rows.push(s.getAsObject());
+          s.reset();
+          return rows;
+        },
+      };
+    },
+    each: eachSync,
+    async transaction(f) {
+      db.exec('BEGIN');
+      await f();
+      db.exec('COMMIT');
+    },
+    close: async () => db.close(),
+  };
+}
+
+function pgSql(sql: string): string {
+  let n = 0;
+  return sql.replace(/\bREAL\b/g, 'DOUBLE PRECISION').replace(/\?/g, () => `$${++n}`);
+}
+
+export async function pglite(): Promise<Engine> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const db = await PGlite.create();
+  return {
+    name: 'PGlite',
+    sync: false,
+    raw: db,
+    exec: async (sql) => void (await db.exec(pgSql(sql))),
+    prepare(sql) {
+      const text = pgSql(sql);
+      return {
+        run: (p) => db.query(text, p),
+        get: async (p) => (await db.query(text, p)).rows[0],
+        all: async (p) => (await db.query(text, p)).rows,
+      };
+    },
+    each: eachAsync,
+    async transaction(f) {
+      await db.exec('BEGIN');
+      await f();
+      await db.exec('COMMIT');
+    },
+    close: () => db.close(),
+  };
+}
+
+export async function duckdb(): Promise<Engine> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  return {
+    name: 'DuckDB',
+    sync: false,
+    raw: conn,
+    exec: async (sql) => void (await conn.run(sql.replace(/\bREAL\b/g, 'DOUBLE PRECISION'))),
+    prepare(sql) {
+      const ready = conn.prepare(sql);
+      const read = async (p: Param[]) => {
+        const s = await ready;
+        s.bind(p);
+        return (await s.runAndReadAll()).getRowObjects();
+      };
+      return {
+        run: async (p) => {
+          const s = await ready;
+          s.bind(p);
+          await s.run();
+        },
+        get: async (p) => (await read(p))[0],
+        all: read,
+      };
+    },
+    each: eachAsync,
+    async transaction(f) {
+      await conn.run('BEGIN');
+      await f();
+      await conn.run('COMMIT');
+    },
+    close: async () => {
+      conn.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+/** The in-memory engines every OLTP workload runs on. */
+export const oltpEngines: Array<{ name: string; open: () => Promise<Engine> }> = [
+  { name: 'dosql', open: () => dosql() },
+  { name: 'better-sqlite3 :memory:', open: () => betterSqlite() },
+  { name: 'better-sqlite3 file WAL FULL', open: () => betterSqlite({ file: true }) },
+  { name: 'sql.js', open: () => sqlJs() },
+  { name: 'PGlite', open: () => pglite() },
+];
+
+export const KV_DDL = 'CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score REAL, grp INTEGER)';
+export const KV_INSERT = 'INSERT INTO t VALUES (?, ?, ?, ?)';
+
+/** Row `i` of the key-value table: the same on every engine. */
+export function kvRow(i: number): Param[] {
+  return [i, `name-${i}`, i * 0.5, (i * 7919) % 1000];
+}
+
+/** Create and fill the key-value table with rows 1..n in one transaction. */
+export async function loadKv(e: Engine, n: number): Promise<void> {
+  await e.exec(KV_DDL);
+  const ins = e.prepare(KV_INSERT);
+  const ids = Array.from({ length: n }, (_, i) => i + 1);
+  await e.transaction(() => e.each(ids, (i) => ins.run(kvRow(i))));
+}
+
+/** Deterministic pseudo-random ids in 1..n (a multiplicative walk, the same on every engine). */
+export function randomIds(count: number, n: number): number[] {
+  return Array.from({ length: count }, (_, i) => 1 + ((i * 7919 + 13) % n));
+}
+
+/** Timed cases over `oltpEngines` sharing one fixture `open` and one `run`. */
+export function oltpCases(
+  open: (e: Engine) => Promise<void>,
+  run: (e: Engine) => Promise<void>,
+  engines = oltpEngines,
+): Array<{ engine: string; open(): Promise<Engine>; run(e: Engine): Promise<void>; close(e: Engine): Promise<void> }> {
+  return engines.map((spec) => ({
+    engine: spec.name,
+    async open() {
+      const e = await spec.open();
+      try {
+        await open(e);
+      } catch (err) {
+        await e.close().catch(() => undefined);
+        throw err;
+      }
+      return e;
+    },
+    run,
+    close: (e: Engine) => e.close(),
+  }));
+}

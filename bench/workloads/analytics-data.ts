@@ -1,0 +1,57 @@
+/**
+ * The analytics fixture, shared by the GROUP BY and top-N workloads (loaded once per engine):
+ * `events(id, user_id, category, amount)` with ANALYTICS_ROWS rows, every column a formula of the
+ * id, so each engine gets the same data by its fastest loading path: a prepared INSERT loop in one
+ * transaction for the SQLite family and DoSQL, `generate_series`/`range` for PGlite and DuckDB (the
+ * load is not timed). Default 200k rows (`--medium`); `--full` loads 1M.
+ */
+import { betterSqlite, dosql, duckdb, pglite, sqlJs, type Engine } from '../engines.js';
+import { mode, shared, size, type Case } from '../harness.js';
+
+export const ANALYTICS_ROWS = mode === 'full' ? 1_000_000 : size(200_000, 5_000);
+export const USERS = 1000;
+
+export const EVENTS_DDL = 'CREATE TABLE events (id INTEGER PRIMARY KEY, user_id INTEGER, category TEXT, amount INTEGER)';
+
+export const analyticsEngines: Array<{ name: string; open: () => Promise<Engine>; kind: 'sqlite' | 'pg' | 'duckdb' }> = [
+  { name: 'dosql', open: () => dosql(), kind: 'sqlite' },
+  { name: 'better-sqlite3 :memory:', open: () => betterSqlite(), kind: 'sqlite' },
+  { name: 'sql.js', open: () => sqlJs(), kind: 'sqlite' },
+  { name: 'PGlite', open: () => pglite(), kind: 'pg' },
+  { name: 'DuckDB', open: () => duckdb(), kind: 'duckdb' },
+];
+
+/** Fill `events` with rows 1..n on any engine (see the header for the formulas). */
+export async function loadEvents(e: Engine, kind: 'sqlite' | 'pg' | 'duckdb', n: number): Promise<void> {
+  await e.exec(EVENTS_DDL);
+  if (kind === 'pg') {
+    await e.exec(`INSERT INTO events SELECT g, 1 + (g::bigint * 7919) % ${USERS}, 'c' || (g % 10), (g::bigint * 31) % 1000 FROM generate_series(1, ${n}) g`);
+  } else if (kind === 'duckdb') {
+    await e.exec(`INSERT INTO events SELECT g, 1 + (g * 7919) % ${USERS}, 'c' || (g % 10), (g * 31) % 1000 FROM range(1, ${n + 1}) t(g)`);
+  } else {
+    const ins = e.prepare('INSERT INTO events VALUES (?, ?, ?, ?)');
+    const ids = Array.from({ length: n }, (_, i) => i + 1);
+    await e.transaction(() => e.each(ids, (i) => ins.run([i, 1 + ((i * 7919) % USERS), `c${i % 10}`, (i * 31) % 1000])));
+  }
+}
+
+/** Cases running one query per timed run on the shared events fixture. */
+export function analyticsCases(sql: string, params: Array<number | string> = []): Case<Engine>[] {
+  return analyticsEngines.map((spec) => ({
+    engine: spec.name,
+    open: () =>
+      shared(
+        `events:${spec.name}`,
+        async () => {
+          const e = await spec.open();
+          await loadEvents(e, spec.kind, ANALYTICS_ROWS);
+          return e;
+        },
+        (e) => e.close(),
+      ),
+    async run(e) {
+      await e.prepare(sql).all(params);
+    },
+    close: async () => undefined,
+  }));
+}

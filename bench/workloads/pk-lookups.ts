@@ -1,0 +1,23 @@
+/** OLTP: 100k random primary-key lookups (prepared SELECT ... WHERE id = ?) on a 100k-row table. */
+import { loadKv, oltpCases, randomIds } from '../engines.js';
+import { size, type TimedWorkload } from '../harness.js';
+
+const ROWS = size(100_000, 2_000);
+const LOOKUPS = size(100_000, 2_000);
+const ids = randomIds(LOOKUPS, ROWS);
+
+export const workload: TimedWorkload = {
+  kind: 'timed',
+  name: 'pk-lookups',
+  title: `Primary-key lookups: ${LOOKUPS.toLocaleString('en-US')} on ${ROWS.toLocaleString('en-US')} rows`,
+  group: 'OLTP',
+  ops: LOOKUPS,
+  cases: oltpCases(
+    (e) => loadKv(e, ROWS),
+    async (e) => {
+      const get = e.prepare('SELECT name, score FROM t WHERE id = ?');
+      await e.each(ids, (id) => get.get([id]));
+    },
+  ),
+  targets: [{ label: 'PK lookups <= 1.0x better-sqlite3 :memory:', peer: 'better-sqlite3 :memory:', max: 1.0 }],
+};
