@@ -117,3 +117,104 @@ export interface BranchesRpc {
   branches(): Promise<WireResult<BranchInfoWire[]>>;
   dropBranch(name: string): Promise<WireResult<null>>;
 }
+
+// --- Change data capture (replication slots; query/slots.ts, query/cdc.ts) --------------------
+// The same shapes as the embedded `db.slots` and `db.subscribe`, restated here because `base/`
+// may not import the engine. Values cross capnweb with their types (bigint LSNs, Uint8Array BLOBs).
+
+export type ChangeOperationWire = 'INSERT' | 'UPDATE' | 'DELETE';
+
+/** `db.slots.create` options (query/slots.ts `SlotOptions`). */
+export interface SlotOptionsWire {
+  tables?: string[];
+  operations?: ChangeOperationWire[];
+  columns?: string[];
+  from?: 'now' | 'beginning' | { lsn: bigint | number };
+  format?: 'dosql' | 'debezium';
+}
+
+/** A slot as `db.slots.list()` gives it (query/slots.ts `SlotInfo`). */
+export interface SlotInfoWire {
+  name: string;
+  restartLsn: bigint;
+  confirmedLsn: bigint;
+  lagEntries: bigint;
+  lagBytes: number;
+  status: 'active' | 'lost';
+}
+
+/** One change (query/cdc.ts `ChangeEvent`); `id` is stable across redeliveries. */
+export interface ChangeEventWire {
+  id: string;
+  operation: ChangeOperationWire;
+  table: string;
+  lsn: bigint;
+  txnId: bigint;
+  timestamp: string;
+  hlc: bigint;
+  key: Record<string, SqlValue>;
+  before?: Record<string, SqlValue>;
+  after?: Record<string, SqlValue>;
+}
+
+/** A change in the Debezium-style envelope (slots made with `format: 'debezium'`). */
+export interface DebeziumEventWire {
+  id: string;
+  op: 'c' | 'u' | 'd';
+  before: Record<string, SqlValue> | null;
+  after: Record<string, SqlValue> | null;
+  source: { lsn: string; txId: string; ts_ms: number; table: string; connector: 'dosql' };
+}
+
+/** One committed transaction's events, never split (query/cdc.ts `ChangeTransaction`). */
+export interface ChangeTransactionWire {
+  txnId: bigint;
+  commitLsn: bigint;
+  timestamp: string;
+  hlc: bigint;
+  eventCount: number;
+  events: Array<ChangeEventWire | DebeziumEventWire>;
+}
+
+/** What `slotRead` returns (query/cdc.ts `ChangeBatch`). */
+export interface ChangeBatchWire {
+  transactions: ChangeTransactionWire[];
+  position: bigint;
+}
+
+export interface SubscribeOptionsWire {
+  /** Most events per delivered batch. */
+  batchSize?: number;
+  /** Most unacknowledged events delivered before the server pauses. */
+  maxInFlight?: number;
+}
+
+/**
+ * The client-side callback a push subscription delivers to (a capnweb function stub on the
+ * server): each call carries the next batch of whole transactions in commit order, or, once, the
+ * error that ended the subscription (a lost or dropped slot...). The server awaits each call.
+ */
+export type ChangeSinkWire = (delivery: WireResult<ChangeTransactionWire[]>) => void | Promise<void>;
+
+/** The handle `subscribe` returns (a capnweb stub): acknowledge, or stop. */
+export interface SubscriptionRpc {
+  /** Acknowledge through the commit at `lsn`: moves the slot and frees in-flight room. */
+  ack(lsn: bigint | number): Promise<WireResult<null>>;
+  /** Stop delivering (also on disposal of the stub or a dropped connection). Idempotent. */
+  cancel(): Promise<WireResult<null>>;
+}
+
+/**
+ * Replication slots served remotely, beside `DatabaseRpc`. Read-only tokens may list, read,
+ * acknowledge and subscribe; creating and dropping slots is FORBIDDEN to them.
+ */
+export interface SlotsRpc {
+  slotCreate(name: string, options?: SlotOptionsWire): Promise<WireResult<SlotInfoWire>>;
+  slotDrop(name: string): Promise<WireResult<null>>;
+  slotList(): Promise<WireResult<SlotInfoWire[]>>;
+  /** The next transactions after the confirmed position (or `after`), without moving it. */
+  slotRead(name: string, options?: { max?: number; after?: bigint | number }): Promise<WireResult<ChangeBatchWire>>;
+  slotAck(name: string, lsn: bigint | number): Promise<WireResult<null>>;
+  /** Push delivery to `sink`; needs a WebSocket session (an HTTP batch ends with its request). */
+  subscribe(name: string, options: SubscribeOptionsWire | undefined, sink: ChangeSinkWire): Promise<WireResult<SubscriptionRpc>>;
+}

@@ -20,6 +20,8 @@
  * the current WebSocket session; the server rolls it back when idle too long (next call: TIMEOUT)
  * or when the session drops (next call on the old handle: CONNECTION, never retried elsewhere).
  * `batch()` is one call running all statements in one server-side transaction, on either transport.
+ * Change data capture: `slots.create/drop/list/read/ack` and `subscribe(slot, { batchSize,
+ * maxInFlight })` (a push subscription over the WebSocket session; server/cdc.ts).
  * Branches: `connect(url, { branch })` reaches `<url>/branch/<branch>`; `branch()`, `branches()`,
  * `dropBranch()` manage them (server/branches.ts).
  *
@@ -35,6 +37,16 @@ import type {
   BranchInfoWire,
   BranchesRpc,
   CallOptions,
+  ChangeBatchWire,
+  ChangeEventWire,
+  ChangeSinkWire,
+  ChangeTransactionWire,
+  DebeziumEventWire,
+  SlotInfoWire,
+  SlotOptionsWire,
+  SlotsRpc,
+  SubscribeOptionsWire,
+  SubscriptionRpc,
   DatabaseRpc,
   ExecResult,
   Params,
@@ -52,6 +64,16 @@ import { CLOSE_CODE_NORMAL, HttpBatchTransport, SocketTransport, detectPlatform,
 export { DosqlError, isDosqlError, type ErrorCode } from '../base/errors.js';
 export type { BatchResult, BatchStatement, CallOptions, ExecResult, Params, QueryResult, RemoteTransactionOptions, Row } from '../base/api.js';
 export type { BranchInfoWire as BranchInfo } from '../base/api.js';
+export type {
+  ChangeBatchWire as ChangeBatch,
+  ChangeEventWire as ChangeEvent,
+  ChangeOperationWire as ChangeOperation,
+  ChangeTransactionWire as ChangeTransaction,
+  DebeziumEventWire as DebeziumEvent,
+  SlotInfoWire as SlotInfo,
+  SlotOptionsWire as SlotOptions,
+  SubscribeOptionsWire as SubscribeOptions,
+} from '../base/api.js';
 export type { IntMode, SqlValue } from '../base/values.js';
 
 export type Transport = 'websocket' | 'http';
@@ -94,11 +116,11 @@ export interface TableSchema {
  * The contract plus `schema()`, which the DoSQL server offers beyond `DatabaseRpc` for shells
  * (server/rpc.ts); an older server may lack it.
  */
-interface ServerRpc extends DatabaseRpc, BranchesRpc {
+interface ServerRpc extends DatabaseRpc, BranchesRpc, SlotsRpc {
   schema(): Promise<WireResult<TableSchema[]>>;
 }
 
-type RpcMethod = 'exec' | 'query' | 'schema' | 'begin' | 'batch' | 'branch' | 'branches' | 'dropBranch';
+type RpcMethod = 'exec' | 'query' | 'schema' | 'begin' | 'batch' | 'branch' | 'branches' | 'dropBranch' | 'slotCreate' | 'slotDrop' | 'slotList' | 'slotRead' | 'slotAck';
 
 interface SocketSession {
   stub: RpcStub<ServerRpc>;
@@ -246,6 +268,32 @@ export class RemoteDatabase {
   /** Drop a branch and its data (refused while the branch has branches of its own). */
   async dropBranch(name: string): Promise<void> {
     unwrap((await this.rpc('dropBranch', [name])) as WireResult<null>);
+  }
+
+  /**
+   * Replication slots, as the embedded `db.slots`: `create(name, options)`, `drop(name)`,
+   * `list()`, `read(name, { max, after })` (does not move the slot) and `ack(name, lsn)`.
+   */
+  readonly slots: RemoteSlots = new RemoteSlots((method, args) => this.rpc(method, args));
+
+  /**
+   * Push delivery of a slot's changes, as the embedded `db.subscribe`: `for await (const txns of
+   * sub) { ...; await sub.ack(txns.at(-1)!.commitLsn) }`. The server calls back over the WebSocket
+   * session and pauses at `maxInFlight` unacknowledged events. When the connection drops, the
+   * iterator throws CONNECTION (after the batches already received); subscribe again to get
+   * everything after the last ack (at-least-once: deduplicate by event `id`).
+   */
+  subscribe(slot: string, options: SubscribeOptionsWire = {}): RemoteSubscription {
+    return new RemoteSubscription(this, slot, { ...options });
+  }
+
+  /** @internal the live WebSocket session (opened when needed); MISUSE over HTTP batch. */
+  async socketSession(what: string): Promise<SocketSession> {
+    this.checkOpen();
+    if (this.transport === 'http') {
+      throw new DosqlError('MISUSE', `${what} needs transport 'websocket' (an HTTP batch ends with its request)`);
+    }
+    return this.connected();
   }
 
   /** Close the connection; calls in flight and every later call reject with CLOSED. */
@@ -480,6 +528,168 @@ export class RemoteTransaction {
       // the session is gone
     }
   }
+}
+
+/** `RemoteDatabase.slots`: the embedded `db.slots` API over RPC (either transport). */
+export class RemoteSlots {
+  constructor(private readonly rpc: (method: RpcMethod, args: unknown[]) => Promise<unknown>) {}
+
+  async create(name: string, options: SlotOptionsWire = {}): Promise<SlotInfoWire> {
+    return slotInfo(unwrap((await this.rpc('slotCreate', [name, options])) as WireResult<SlotInfoWire>));
+  }
+
+  async drop(name: string): Promise<void> {
+    unwrap((await this.rpc('slotDrop', [name])) as WireResult<null>);
+  }
+
+  async list(): Promise<SlotInfoWire[]> {
+    return unwrap((await this.rpc('slotList', [])) as WireResult<SlotInfoWire[]>).map(slotInfo);
+  }
+
+  /** The next transactions after the slot's confirmed position (or `after`), without moving it. */
+  async read(name: string, options: { max?: number; after?: bigint } = {}): Promise<ChangeBatchWire> {
+    const b = unwrap((await this.rpc('slotRead', [name, options])) as WireResult<ChangeBatchWire>);
+    return { transactions: b.transactions.map(plainTransaction), position: b.position };
+  }
+
+  /** Acknowledge everything up to and including the commit at `lsn`. */
+  async ack(name: string, lsn: bigint | number): Promise<void> {
+    unwrap((await this.rpc('slotAck', [name, lsn])) as WireResult<null>);
+  }
+}
+
+/** Batches (and at most one final error) received but not yet taken by the iterator. */
+export const SUBSCRIPTION_QUEUE_BATCHES_MAX = 10_001;
+
+/**
+ * A push subscription held by the server (`RemoteDatabase.subscribe`), with the embedded
+ * `Subscription`'s shape: an async iterator of arrays of whole transactions plus `ack(lsn)`.
+ * It subscribes on the first `next()`. The server awaits each delivery, and stops at
+ * `maxInFlight` unacknowledged events, so the queue here stays bounded.
+ */
+export class RemoteSubscription implements AsyncIterableIterator<ChangeTransactionWire[]> {
+  private readonly queue: Array<WireResult<ChangeTransactionWire[]>> = [];
+  private waiter: (() => void) | undefined;
+  private starting: Promise<{ session: SocketSession; handle: RpcStub<SubscriptionRpc> }> | undefined;
+  private failure: DosqlError | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly db: RemoteDatabase,
+    readonly slot: string,
+    private readonly options: SubscribeOptionsWire,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<ChangeTransactionWire[]>> {
+    await this.started();
+    for (let waits = 0; waits < Number.MAX_SAFE_INTEGER; waits++) {
+      if (this.ended) return { done: true, value: undefined };
+      const item = this.queue.shift();
+      if (item) {
+        if (item.ok) return { done: false, value: item.value.map(plainTransaction) };
+        this.finish();
+        throw fromWireError(item.error);
+      }
+      if (this.failure) {
+        this.finish();
+        throw this.failure;
+      }
+      await new Promise<void>((r) => (this.waiter = r));
+    }
+    return { done: true, value: undefined };
+  }
+
+  /** Acknowledge everything up to and including the commit at `lsn`: moves the slot, frees in-flight room. */
+  async ack(lsn: bigint | number): Promise<void> {
+    const { session, handle } = await this.started();
+    unwrap((await this.db.onSession(session, handle, 'ack', [lsn], 'the acknowledgement may or may not have been stored')) as WireResult<null>);
+  }
+
+  /** Stop the subscription (a `break` out of `for await` calls this). */
+  async return(): Promise<IteratorResult<ChangeTransactionWire[]>> {
+    this.finish();
+    const s = this.starting;
+    if (s) {
+      s.then(({ handle }) => {
+        try {
+          handle[Symbol.dispose]();
+        } catch {
+          // the session is gone, and the server stopped with it
+        }
+      }, () => {});
+    }
+    return { done: true, value: undefined };
+  }
+
+  private started(): Promise<{ session: SocketSession; handle: RpcStub<SubscriptionRpc> }> {
+    this.starting ??= (async () => {
+      const session = await this.db.socketSession('subscribe()');
+      const sink: ChangeSinkWire = (delivery) => this.deliver(delivery);
+      const r = await this.db.onSession(session, session.stub, 'subscribe', [this.slot, this.options, sink]);
+      const handle = unwrap(r as WireResult<SubscriptionRpc>) as unknown as RpcStub<SubscriptionRpc>;
+      handle.onRpcBroken((e: unknown) => {
+        const why = session.transport.failure?.message ?? (e instanceof Error ? e.message : 'connection broken');
+        this.fail(new DosqlError('CONNECTION', `connection to ${this.db.url} lost; subscribe again to resume after the last acknowledged commit (${why})`));
+      });
+      return { session, handle };
+    })();
+    return this.starting;
+  }
+
+  private deliver(delivery: WireResult<ChangeTransactionWire[]>): void {
+    if (this.ended) return;
+    if (this.queue.length >= SUBSCRIPTION_QUEUE_BATCHES_MAX) {
+      this.fail(new DosqlError('ERROR', `more than ${SUBSCRIPTION_QUEUE_BATCHES_MAX} undelivered batches: the server ignored maxInFlight`));
+      return;
+    }
+    this.queue.push(delivery);
+    this.wake();
+  }
+
+  private fail(e: DosqlError): void {
+    this.failure ??= e;
+    this.wake();
+  }
+
+  private finish(): void {
+    this.ended = true;
+    this.queue.length = 0;
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+}
+
+function slotInfo(s: SlotInfoWire): SlotInfoWire {
+  return { name: s.name, restartLsn: s.restartLsn, confirmedLsn: s.confirmedLsn, lagEntries: s.lagEntries, lagBytes: s.lagBytes, status: s.status };
+}
+
+/** A transaction as the embedded API gives it: BLOBs as plain Uint8Arrays. */
+function plainTransaction(t: ChangeTransactionWire): ChangeTransactionWire {
+  return { txnId: t.txnId, commitLsn: t.commitLsn, timestamp: t.timestamp, hlc: t.hlc, eventCount: t.eventCount, events: t.events.map(plainEvent) };
+}
+
+function plainEvent(e: ChangeEventWire | DebeziumEventWire): ChangeEventWire | DebeziumEventWire {
+  if ('op' in e) return { ...e, before: plainRow(e.before), after: plainRow(e.after), source: { ...e.source } };
+  const out: ChangeEventWire = { ...e, key: plainRow(e.key)! };
+  if (e.before) out.before = plainRow(e.before)!;
+  if (e.after) out.after = plainRow(e.after)!;
+  return out;
+}
+
+function plainRow(row: Record<string, SqlValue> | null): Record<string, SqlValue> | null {
+  if (row === null) return null;
+  const out: Record<string, SqlValue> = {};
+  for (const [k, v] of Object.entries(row)) out[k] = plainValue(v);
+  return out;
 }
 
 const LOST_IN_TRANSACTION = 'the server rolled the transaction back';

@@ -11,6 +11,7 @@
  * - `/db/<name>`: capnweb RPC, WebSocket or HTTP batch (`newWorkersRpcResponse`), serving a
  *   `DatabaseRpcTarget` bound to the permission. A WebSocket keeps the object in memory while open.
  * - `/db/<name>/query`: the JSON route (docs/HTTP.md).
+ * - `/db/<name>/slots[/<slot>[/events|/ack]]`: change data capture over HTTP (server/cdc-http.ts).
  * - `/db/<name>/branch/<branch>[/query]`: the same, on a branch object (server/branches.ts); a
  *   branch route reaching an object that is not a branch answers 404.
  *
@@ -34,6 +35,7 @@ import { fromJsonParams, toJsonValue } from './json.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
 import { ACCESS_HEADER, OBJECT_HEADER, parseRoute } from './routes.js';
 import { DatabaseRpcTarget } from './rpc.js';
+import { slotsHttp } from './cdc-http.js';
 
 /** Key prefixes a branch shares with its parent (query/branches.ts): log segments, B-tree pages. */
 const SHARED_PREFIXES = [LOG_KEY_PREFIX, 'tbl/'];
@@ -142,12 +144,13 @@ export class DatabaseObject extends DurableObject<Env> implements BranchObjectRp
     const readOnly = access === 'read-only';
     const route = parseRoute(new URL(request.url).pathname);
     const bytesMax = this.host.limits.requestBodyBytesMax;
-    if (route.kind !== 'rpc' && route.kind !== 'query') return errorResponse({ code: 'MISUSE', message: 'no such route' }, 404);
+    if (route.kind !== 'rpc' && route.kind !== 'query' && route.kind !== 'slots') return errorResponse({ code: 'MISUSE', message: 'no such route' }, 404);
     if (route.branch !== undefined && (await new DurableObjectStore(this.ctx.storage).get(PARENT_KEY)) === undefined) {
       await request.body?.cancel();
       return errorResponse({ code: 'ERROR', message: `no such branch: ${route.branch} (make it with branch() on ${route.name})` }, 404);
     }
     if (route.kind === 'query') return this.jsonQuery(request, readOnly, bytesMax);
+    if (route.kind === 'slots') return slotsHttp(this.host, request, route, { readOnly }, bytesMax);
     if (request.method === 'POST') {
       // Read the batch under the byte limit ourselves: capnweb would buffer any size.
       const body = await readBody(request, bytesMax);

@@ -6,6 +6,7 @@
  *
  * `begin()` returns a `TransactionRpcTarget` (server/transactions.ts): a stub the client keeps
  * until it commits or rolls back.
+ * `slot*` and `subscribe` serve change data capture (server/cdc.ts).
  * Beyond the contract it offers `schema()` (tables and their CREATE statements) for shells.
  * Fields are `#private` so that capnweb exposes only the methods.
  */
@@ -24,12 +25,20 @@ import type {
   AsOf,
   BranchesRpc,
   BranchInfoWire,
+  ChangeBatchWire,
+  ChangeSinkWire,
+  SlotInfoWire,
+  SlotOptionsWire,
+  SlotsRpc,
+  SubscribeOptionsWire,
+  SubscriptionRpc,
 } from '../base/api.js';
+import { slotAck, slotCreate, slotDrop, slotList, slotRead, SubscriptionRpcTarget } from './cdc.js';
 import type { BranchManager } from './branches.js';
 import type { Access, DatabaseHost, TableSchema } from './host.js';
 import { TransactionRpcTarget } from './transactions.js';
 
-export class DatabaseRpcTarget extends RpcTarget implements DatabaseRpc, BranchesRpc {
+export class DatabaseRpcTarget extends RpcTarget implements DatabaseRpc, BranchesRpc, SlotsRpc {
   readonly #host: DatabaseHost;
   readonly #access: Access;
   readonly #branches: BranchManager | undefined;
@@ -71,6 +80,32 @@ export class DatabaseRpcTarget extends RpcTarget implements DatabaseRpc, Branche
 
   schema(): Promise<WireResult<TableSchema[]>> {
     return this.#host.schema();
+  }
+
+  // Change data capture (server/cdc.ts).
+
+  slotCreate(name: string, options?: SlotOptionsWire): Promise<WireResult<SlotInfoWire>> {
+    return slotCreate(this.#host, name, options, this.#access);
+  }
+
+  slotDrop(name: string): Promise<WireResult<null>> {
+    return slotDrop(this.#host, name, this.#access);
+  }
+
+  slotList(): Promise<WireResult<SlotInfoWire[]>> {
+    return slotList(this.#host);
+  }
+
+  slotRead(name: string, options?: { max?: number; after?: bigint | number }): Promise<WireResult<ChangeBatchWire>> {
+    return slotRead(this.#host, name, options);
+  }
+
+  slotAck(name: string, lsn: bigint | number): Promise<WireResult<null>> {
+    return slotAck(this.#host, name, lsn);
+  }
+
+  subscribe(name: string, options: SubscribeOptionsWire | undefined, sink: ChangeSinkWire): Promise<WireResult<SubscriptionRpc>> {
+    return SubscriptionRpcTarget.start(this.#host, name, options, sink);
   }
 }
 

@@ -49,7 +49,7 @@ async function handle(request: Request, env: Env): Promise<Response> {
 
   const route = parseRoute(new URL(request.url).pathname);
   if (route.kind === 'not-found') {
-    return errorResponse({ code: 'MISUSE', message: 'not found: the routes are /db/<name>, /db/<name>/query, /db/<name>/branch/<branch> and /db/<name>/branch/<branch>/query' }, 404);
+    return errorResponse({ code: 'MISUSE', message: 'not found: the routes are /db/<name>, /db/<name>/query, /db/<name>/slots[/<slot>[/events|/ack]], and the same under /db/<name>/branch/<branch>' }, 404);
   }
   if (route.kind === 'bad-name') {
     return errorResponse({ code: 'MISUSE', message: 'database names are 1-64 characters of A-Z a-z 0-9 _ . -' }, 400);

@@ -6,6 +6,7 @@
  * `begin()` serves the server's real transaction handle (server/transactions.ts). Bearer-token auth: a missing or wrong token is 401,
  * a token for another database is 403.
  *
+ * Slot calls and `subscribe` are the real server's (server/cdc.ts).
  * Test hooks: SQL containing `/*hang*\/` never answers (a call in flight), and `dropSockets()`
  * cuts every WebSocket, as a server restart or network failure would.
  */
@@ -24,12 +25,19 @@ import type {
   RemoteTransactionOptions,
   TransactionRpc,
   WireResult,
+  ChangeBatchWire,
+  ChangeSinkWire,
+  SlotInfoWire,
+  SlotOptionsWire,
+  SubscribeOptionsWire,
+  SubscriptionRpc,
 } from '../../base/api.js';
 import { DosqlError } from '../../base/errors.js';
 import { SocketTransport, type SocketLike } from '../../client/transport.js';
 import { DatabaseHost } from '../../server/host.js';
 import { SERVER_LIMITS, type ServerLimits } from '../../server/limits.js';
 import { TransactionRpcTarget } from '../../server/transactions.js';
+import { SubscriptionRpcTarget, slotAck, slotCreate, slotDrop, slotList, slotRead } from '../../server/cdc.js';
 import { MemoryStore } from '../../storage/memory.js';
 
 export const HANG_MARKER = '/*hang*/';
@@ -68,6 +76,25 @@ class DatabaseTarget extends RpcTarget implements DatabaseRpc {
   }
   batch(statements: BatchStatement[], options?: CallOptions): Promise<WireResult<BatchResult[]>> {
     return this.host.batch(statements, options, ACCESS);
+  }
+  /** Change data capture: the real server's calls (server/cdc.ts) on the same host. */
+  slotCreate(name: string, options?: SlotOptionsWire): Promise<WireResult<SlotInfoWire>> {
+    return slotCreate(this.host, name, options, ACCESS);
+  }
+  slotDrop(name: string): Promise<WireResult<null>> {
+    return slotDrop(this.host, name, ACCESS);
+  }
+  slotList(): Promise<WireResult<SlotInfoWire[]>> {
+    return slotList(this.host);
+  }
+  slotRead(name: string, options?: { max?: number; after?: bigint }): Promise<WireResult<ChangeBatchWire>> {
+    return slotRead(this.host, name, options);
+  }
+  slotAck(name: string, lsn: bigint | number): Promise<WireResult<null>> {
+    return slotAck(this.host, name, lsn);
+  }
+  subscribe(name: string, options: SubscribeOptionsWire | undefined, sink: ChangeSinkWire): Promise<WireResult<SubscriptionRpc>> {
+    return SubscriptionRpcTarget.start(this.host, name, options, sink);
   }
   query(sql: string, params?: Params, options?: CallOptions): Promise<WireResult<QueryResult>> {
     if (typeof sql === 'string' && sql.includes(HANG_MARKER)) {
