@@ -11,6 +11,11 @@
  * the object can trust it. Read-only tokens are enforced per statement inside the object.
  *
  * Errors are JSON `{ error: { code, message } }` (server/http.ts) on every route.
+ *
+ * Browsers: every response allows any origin (CORS), preflights are answered without a token,
+ * and a WebSocket upgrade may carry the token as `?token=` because browsers cannot set headers on
+ * a WebSocket (only there: a token in a URL can end up in logs, so other requests must use the
+ * header). Access is still decided by the token alone, never by the origin.
  */
 import { DosqlError } from '../base/errors.js';
 import { allowsDatabase, authenticate, bearerToken, configuredTokens } from './auth.js';
@@ -25,13 +30,39 @@ export type { Env } from './env.js';
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
+    if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: CORS_PREFLIGHT_HEADERS });
+    let response: Response;
     try {
-      return await handle(request, env);
+      response = await handle(request, env);
     } catch (e) {
-      return errorResponse(toWireError(e), 500);
+      response = errorResponse(toWireError(e), 500);
     }
+    return withCors(response);
   },
 } satisfies ExportedHandler<Env>;
+
+const CORS_PREFLIGHT_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, POST, PUT, DELETE, OPTIONS',
+  'access-control-allow-headers': 'authorization, content-type, last-event-id',
+  'access-control-max-age': '86400',
+};
+
+/** Responses readable by pages of any origin; WebSocket upgrades (status 101) pass untouched. */
+function withCors(response: Response): Response {
+  if (response.status === 101 || response.webSocket) return response;
+  const out = new Response(response.body, response);
+  out.headers.set('access-control-allow-origin', '*');
+  return out;
+}
+
+/** The bearer token, or for a WebSocket upgrade (browsers cannot set its headers) `?token=`. */
+function requestToken(request: Request): string | undefined {
+  const fromHeader = bearerToken(request.headers.get('authorization'));
+  if (fromHeader !== undefined) return fromHeader;
+  if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return undefined;
+  return new URL(request.url).searchParams.get('token') ?? undefined;
+}
 
 async function handle(request: Request, env: Env): Promise<Response> {
   let tokens;
@@ -44,7 +75,7 @@ async function handle(request: Request, env: Env): Promise<Response> {
   if (tokens.length === 0) {
     return errorResponse({ code: 'UNAUTHORIZED', message: 'no tokens are configured (set DOSQL_TOKEN or DOSQL_TOKENS)' });
   }
-  const grant = await authenticate(bearerToken(request.headers.get('authorization')), tokens);
+  const grant = await authenticate(requestToken(request), tokens);
   if (!grant) return errorResponse({ code: 'UNAUTHORIZED', message: 'missing or invalid bearer token' });
 
   const route = parseRoute(new URL(request.url).pathname);
