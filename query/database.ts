@@ -591,11 +591,13 @@ export class Database {
     // Only compilation (a plan-cache miss, DDL) needs the planning context.
     const cx = (): PlanContext => this.planContext(st, txn);
     const bound = bindParams(st.parsed, params);
+    // 'now' is read once per statement, as in SQLite.
+    const statementTime = (this.options.clock ?? Date.now)();
     const run: SelectRun = {
       params: bound,
       txn,
       random: randomInt64,
-      now: Date.now,
+      now: () => statementTime,
       asOf,
       checkAsOf: (lsn) => this.checkAsOf(lsn),
       refreshRetention: () => this.refreshRetention(),

@@ -260,7 +260,8 @@ function compileBinary(op: string, l: Compiled, r: Compiled, pos: number, ctx: C
   if (op === 'AND' || op === 'OR') return compileLogic(op, l, r);
   const arith = ARITH[op];
   if (arith) return lift([l, r], ([a, b]) => arith(a!, b!));
-  if (op === '->' || op === '->>') ctx.fail('ERROR', `the ${op} operator needs the JSON functions, not supported yet`, pos);
+  if (op === '->') return lift([l, r], ([a, b]) => V.jsonArrow(a!, b!));
+  if (op === '->>') return lift([l, r], ([a, b]) => V.jsonArrow2(a!, b!));
   const coll = collationOf(l, r);
   const cop = op as CmpOp;
   const la = l.affinity;
@@ -399,7 +400,16 @@ function compileFunction(e: FunctionExpr, scope: Scope, ctx: CompileContext, dep
   }
   const args = e.args.map((a) => compileExpr(a, scope, ctx, depth + 1));
   if (name === 'coalesce' || name === 'ifnull' || name === 'iif') return compileLazy(name, args);
+  // SQLite passes "this text is JSON" along with values from JSON functions and ->; a Value
+  // cannot carry it, so the call site tells the JSON function which arguments are JSON.
+  const jsonArgs = V.JSON_FUNCTIONS[name] ? e.args.map(isJsonValued) : undefined;
+  if (jsonArgs?.some(Boolean)) return lift(args, (vals, env) => scalar.fn(vals, { random: env.run.random, now: env.run.now, jsonArgs } as V.FunctionContext));
   return lift(args, (vals, env) => scalar.fn(vals, env.run));
+}
+
+function isJsonValued(e: Expr): boolean {
+  if (e.kind === 'binary') return e.op === '->';
+  return e.kind === 'function' && V.JSON_SUBTYPE_FUNCTIONS.has(e.name.toLowerCase());
 }
 
 function compileLazy(name: string, args: Compiled[]): Compiled {

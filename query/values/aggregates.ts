@@ -11,6 +11,7 @@ import { DosqlError } from '../../base/errors.js';
 import { INT64_MAX, INT64_MIN, Real, int, type Value } from '../../base/values.js';
 import { compareValues, type Collation } from './compare.js';
 import { numericAffinityOfText, realResult, toDouble, toInt64, toText } from './convert.js';
+import { JSON_AGGREGATES } from './json.js';
 
 export interface Aggregate {
   step(args: Value[]): void;
@@ -196,6 +197,7 @@ export const AGGREGATES: Record<string, () => Aggregate> = {
   max: () => minMaxAggregate(true),
   group_concat: () => groupConcatAggregate(','),
   string_agg: () => groupConcatAggregate(null),
+  ...JSON_AGGREGATES,
 };
 
 /** min()/max() aggregates under a collation other than BINARY. */

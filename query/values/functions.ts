@@ -26,6 +26,8 @@ import {
 import { atof, formatFloat, type FloatSpec } from './fp.js';
 import { glob, like } from './like.js';
 import { sqlPrintf } from './printf.js';
+import { DATETIME_FUNCTIONS } from './datetime.js';
+import { JSON_FUNCTIONS } from './json.js';
 
 export interface FunctionContext {
   /** 64 random bits (any bigint; the low 64 bits are used). */
@@ -469,4 +471,6 @@ export const SCALAR_FUNCTIONS: Record<string, ScalarFunction> = {
   glob: pure(2, 2, globFn),
   concat: pure(1, -1, (a) => concatWs('', a)),
   concat_ws: pure(2, -1, (a) => (a[0] === null ? null : concatWs(toText(a[0]!)!, a.slice(1)))),
+  ...DATETIME_FUNCTIONS,
+  ...JSON_FUNCTIONS,
 };
