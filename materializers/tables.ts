@@ -61,6 +61,11 @@ export interface TableTrees {
   uniques: BTree[];
   /** One tree per `TableDef.indexes` entry, same order: indexed values + row key -> [row key]. */
   indexes: BTree[];
+  /**
+   * Per index, the entries of replaced versions: indexed values + row key + hex16(toLsn) ->
+   * [row key, toLsn], so reads AS OF a past LSN can use the index too.
+   */
+  indexHistory: BTree[];
   /** Largest rowid ever stored (SQLite picks max + 1 for the next insert); 0 when empty. */
   maxRowid: number | bigint;
 }
@@ -73,7 +78,7 @@ interface MetaRecord {
   catalog: CatalogState;
   /** Root of the tree of catalog versions (position -> [packed version]); see checkpoint. */
   catalogRoot?: number;
-  tables: Array<{ id: number; root: number; history: number; uniques: number[]; indexes?: number[]; maxRowid: number | bigint }>;
+  tables: Array<{ id: number; root: number; history: number; uniques: number[]; indexes?: number[]; indexHistory?: number[]; maxRowid: number | bigint }>;
 }
 
 export class TableStore implements Materializer {
@@ -119,6 +124,7 @@ export class TableStore implements Materializer {
         history: BTree.open(pages, t.history),
         uniques: t.uniques.map((r) => BTree.open(pages, r)),
         indexes: (t.indexes ?? []).map((r) => BTree.open(pages, r)),
+        indexHistory: (t.indexHistory ?? []).map((r) => BTree.open(pages, r)),
         maxRowid: t.maxRowid,
       });
     }
@@ -288,6 +294,7 @@ export class TableStore implements Materializer {
         history: t.history.rootId,
         uniques: t.uniques.map((u) => u.rootId),
         indexes: t.indexes.map((x) => x.rootId),
+        indexHistory: t.indexHistory.map((x) => x.rootId),
         maxRowid: t.maxRowid,
       })),
     };
@@ -306,6 +313,7 @@ export class TableStore implements Materializer {
           history: BTree.create(this.pages),
           uniques: c.table.uniques.map(() => BTree.create(this.pages)),
           indexes: (c.table.indexes ?? []).map(() => BTree.create(this.pages)),
+          indexHistory: (c.table.indexes ?? []).map(() => BTree.create(this.pages)),
           maxRowid: 0,
         });
         return;
@@ -319,6 +327,7 @@ export class TableStore implements Materializer {
         await t.history.drop();
         for (const u of t.uniques) await u.drop();
         for (const x of t.indexes) await x.drop();
+        for (const x of t.indexHistory) await x.drop();
         this.trees.delete(c.table);
         this.catalog.drop(c.table, lsn);
         return;
@@ -363,20 +372,28 @@ export class TableStore implements Materializer {
     const t = this.table(def.id);
     const old = this.def(def.id);
     this.catalog.replace(def, lsn);
-    const oldIndexes = new Map((old.indexes ?? []).map((x, i) => [x.name.toLowerCase(), t.indexes[i]!]));
+    const oldIndexes = new Map((old.indexes ?? []).map((x, i) => [x.name.toLowerCase(), [t.indexes[i]!, t.indexHistory[i]!] as const]));
     const indexes: BTree[] = [];
-    const build: Array<[number, BTree]> = [];
+    const indexHistory: BTree[] = [];
+    const build: Array<[number, BTree, BTree]> = [];
     for (const [i, x] of (def.indexes ?? []).entries()) {
       const kept = oldIndexes.get(x.name.toLowerCase());
       oldIndexes.delete(x.name.toLowerCase());
-      if (kept) indexes.push(kept);
-      else {
+      if (kept) {
+        indexes.push(kept[0]);
+        indexHistory.push(kept[1]);
+      } else {
         const tree = BTree.create(this.pages);
+        const past = BTree.create(this.pages);
         indexes.push(tree);
-        build.push([i, tree]);
+        indexHistory.push(past);
+        build.push([i, tree, past]);
       }
     }
-    for (const dropped of oldIndexes.values()) await dropped.drop();
+    for (const [tree, past] of oldIndexes.values()) {
+      await tree.drop();
+      await past?.drop();
+    }
     const uniques = t.uniques.slice();
     const newUniques: number[] = [];
     for (let i = 0; i < def.uniques.length; i++) {
@@ -389,9 +406,16 @@ export class TableStore implements Materializer {
       }
     }
     t.indexes = indexes;
+    t.indexHistory = indexHistory;
     t.uniques = uniques;
     if (build.length === 0 && newUniques.length === 0) return;
     const w = def.columns.length;
+    for (const [i, , past] of build) {
+      for await (const [hk, rec] of t.history.scan()) {
+        const key = hk.slice(0, -LSN_SUFFIX_CHARS);
+        await past.put(indexKey(def.indexes![i]!, rec.slice(1, 1 + w), key) + hk.slice(-LSN_SUFFIX_CHARS), [key, rec[w + 3]!]);
+      }
+    }
     for await (const [key, rec] of t.rows.scan()) {
       const row = rec.slice(1, 1 + w);
       for (const [i, tree] of build) await tree.put(indexKey(def.indexes![i]!, row, key), [key]);
@@ -399,6 +423,33 @@ export class TableStore implements Materializer {
         const k = uniqueKey(def, i, row);
         if (k !== undefined) await uniques[i]!.put(k, [rec[0]!]);
       }
+    }
+  }
+
+  /**
+   * Rows whose indexed values fall in `range` (a range of index keys) as they were at `lsn`:
+   * current rows that had begun by then, and the replaced versions valid then, found through
+   * the index's history. Unordered between the two parts.
+   */
+  async *indexScanAsOf(def: TableDef, name: string, range: KeyRange, lsn: Lsn): AsyncGenerator<Value[]> {
+    const i = (def.indexes ?? []).findIndex((x) => x.name.toLowerCase() === name.toLowerCase());
+    assert(i >= 0, `no index ${name}`);
+    const t = this.table(def.id);
+    const from = def.columns.length + 1;
+    const keys: string[] = [];
+    for await (const [, v] of t.indexes[i]!.scan(range)) keys.push(v[0] as string);
+    for (const key of keys) {
+      const cur = await t.rows.get(key);
+      if (cur && toLsn(cur[from]!) <= lsn) yield cur;
+    }
+    const past: Array<[string, bigint]> = [];
+    for await (const [, v] of t.indexHistory[i]!.scan(range)) {
+      const to = toLsn(v[1]!);
+      if (to > lsn) past.push([v[0] as string, to]);
+    }
+    for (const [key, to] of past) {
+      const rec = await t.history.get(historyKey(key, to));
+      if (rec && toLsn(rec[from]!) <= lsn) yield rec.slice(0, from + 2);
     }
   }
 
@@ -416,7 +467,11 @@ export class TableStore implements Materializer {
     const old = await t.rows.get(key);
     if (!old) throw new DosqlError('CORRUPT', `log deletes a row of table ${def.name} that is not there`);
     await t.rows.delete(key);
-    await t.history.put(historyKey(key, BigInt(version[0])), [...old, version[0], version[1]]);
+    const toLsn = BigInt(version[0]);
+    await t.history.put(historyKey(key, toLsn), [...old, version[0], version[1]]);
+    for (const [i, index] of (def.indexes ?? []).entries()) {
+      await t.indexHistory[i]!.put(historyKey(indexKey(index, before, key), toLsn), [key, version[0]]);
+    }
     for (let i = 0; i < def.uniques.length; i++) {
       const k = uniqueKey(def, i, before);
       if (k !== undefined) await t.uniques[i]!.delete(k);

@@ -19,6 +19,7 @@ import { parseOne } from './parser.js';
 import type { CreateViewStmt, BinaryOp, Expr, FromItem, OrderingTerm, ResultColumn, SelectCore, SelectStmt, ValuesCore } from './ast.js';
 import { compileExpr, type AggSpec, type CompileContext, type Compiled, type SubPlan, type SyncFn } from './expr.js';
 import { Scope, type Env, type RunContext, type Source } from './scope.js';
+import { WindowSet, evaluateWindows, type Snapshot } from './window.js';
 import type { KeyRange, Txn } from './txn.js';
 import { PERIOD_COLUMNS, compileSystemTime, periodRow, type TimeSpec } from './temporal.js';
 import * as V from './values/index.js';
@@ -238,18 +239,22 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
   const grouped = core.groupBy !== undefined || hasAggregate(columnsAst, core.having, isOnly ? stmt.orderBy : undefined);
   const aggregates: AggSpec[] = [];
   const acx: CompileContext = grouped ? { ...cx, aggregates } : cx;
-  const outputs = columnsAst.map((c) => compileExpr(c.expr, scope, acx));
+  // Window calls in result columns and ORDER BY read one extra Env slot, after the sources.
+  const windows = new WindowSet(scope.slotCount, core.windows, cx.fail);
+  const wcx: CompileContext = { ...acx, windows };
+  const outputs = columnsAst.map((c) => compileExpr(c.expr, scope, wcx));
   const names = columnsAst.map((c) => c.name);
   const having = core.having ? compileExpr(core.having, scope, acx) : undefined;
   if (core.having && !grouped) cx.fail('ERROR', 'a GROUP BY clause is required before HAVING', core.having.pos);
   const groupBy = (core.groupBy ?? []).map((g) => compileGroupTerm(g, columnsAst, scope, cx));
   // ORDER BY of a lone core may use expressions over the FROM sources, computed as hidden columns.
-  const order = isOnly && stmt.orderBy ? compileOrder(stmt.orderBy, columnsAst, outputs, scope, acx) : undefined;
+  const order = isOnly && stmt.orderBy ? compileOrder(stmt.orderBy, columnsAst, outputs, scope, wcx) : undefined;
+  const windowed = windows.calls.length > 0;
   if (grouped && core.groupBy?.length) cx.explain?.add('USE TEMP B-TREE FOR GROUP BY');
   if (core.distinct) cx.explain?.add('USE TEMP B-TREE FOR DISTINCT');
   if (order) cx.explain?.add('USE TEMP B-TREE FOR ORDER BY');
   const limit = isOnly ? compileLimit(stmt, parent, cx) : undefined;
-  const slotCount = scope.slotCount;
+  const slotCount = scope.slotCount + (windowed ? 1 : 0);
   const width = names.length;
   const isDistinct = core.distinct;
 
@@ -260,14 +265,21 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
     async run(outer, cap) {
       const env: Env = { rows: new Array(slotCount).fill(null), outer, agg: undefined, run: outer!.run };
       const produced: Value[][] = [];
-      const emit = async (): Promise<void> => {
+      const snaps: Snapshot[] = [];
+      const project = async (): Promise<void> => {
         const row: Value[] = [];
         for (const o of outputs) row.push(o.async ? await o.fn(env) : (o.fn as SyncFn)(env));
         if (order) for (const k of order.extra) row.push(k.async ? await k.fn(env) : (k.fn as SyncFn)(env));
         produced.push(row);
       };
-      // Without ORDER BY, DISTINCT or grouping, rows stream and LIMIT can stop the scan early.
-      const early = !grouped && !order && !isDistinct && limit === undefined ? cap : undefined;
+      // With window calls, rows are kept until every window is computed over all of them.
+      const emit = windowed
+        ? async (): Promise<void> => {
+            snaps.push({ rows: env.rows.slice(), agg: env.agg });
+          }
+        : project;
+      // Without ORDER BY, DISTINCT, grouping or windows, rows stream and LIMIT can stop the scan early.
+      const early = !grouped && !order && !isDistinct && !windowed && limit === undefined ? cap : undefined;
       if (!grouped) {
         await rowsOf(from, env, async () => {
           if (where && V.isTruthy(where.async ? await where.fn(env) : (where.fn as SyncFn)(env)) !== true) return true;
@@ -276,6 +288,16 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
         });
       } else {
         await runGrouped(from, env, where, groupBy, aggregates, having, emit);
+      }
+      if (windowed) {
+        const { results, order: emitted } = await evaluateWindows(windows, snaps, env);
+        for (const i of emitted) {
+          const snap = snaps[i]!;
+          snap.rows[windows.slot] = results[i]!;
+          env.rows = snap.rows;
+          env.agg = snap.agg;
+          await project();
+        }
       }
       let rows = isDistinct ? distinctPrefix(produced, width) : produced;
       if (order) sortRows(rows, order.terms);
@@ -493,6 +515,7 @@ function visit(e: Expr, f: (e: Expr) => void): void {
       break;
     case 'function':
       kids.push(...e.args, e.filter);
+      if (e.over && typeof e.over !== 'string') kids.push(...e.over.partitionBy, ...e.over.orderBy.map((o) => o.expr));
       break;
   }
   for (const k of kids) if (k) visit(k, f);
@@ -765,6 +788,16 @@ async function readPast(def: TableDef, access: Access, time: TimeSpec, env: Env,
     }
     range = { lo: key, hi: key };
   } else if (access.kind === 'range') range = await access.range(env);
+  else if (access.kind === 'index' && time.kind === 'as_of') {
+    // Secondary indexes keep their replaced entries too, so a past read can use them.
+    const r = await access.range(env);
+    if (r === undefined) return true;
+    for await (const rec of store.indexScanAsOf(def, access.index.name, r, time.lsn)) {
+      env.rows[slot] = rec;
+      if ((await emit()) === false) return false;
+    }
+    return true;
+  }
   if (range === undefined) return true;
   const rows = time.kind === 'as_of' ? store.scanAsOf(def, range, time.lsn) : store.versions(def, range, time.from, time.to);
   for await (const rec of rows) {

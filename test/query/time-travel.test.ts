@@ -57,6 +57,35 @@ describe('AS OF equals replay up to that LSN', () => {
   }
 });
 
+describe('AS OF through secondary indexes', () => {
+  it('equals a replay up to the LSN, for index equality and ranges', async () => {
+    const r = rng(5);
+    const db = await Database.open({ checkpointChangesMin: 150 });
+    await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, g INTEGER, v TEXT)');
+    await db.exec('CREATE INDEX t_g ON t (g)');
+    const lsns: bigint[] = [];
+    for (let step = 0; step < 120; step++) {
+      const id = r.int(60);
+      const op = r.int(4);
+      if (op <= 1) await db.exec('INSERT OR REPLACE INTO t VALUES (?, ?, ?)', [id, r.int(8), `s${step}`]);
+      else if (op === 2) await db.exec('UPDATE t SET g = ? WHERE id BETWEEN ? AND ?', [r.int(8), id, id + 5]);
+      else await db.exec('DELETE FROM t WHERE id = ?', [id]);
+      lsns.push(db.lsn);
+    }
+    for (let probe = 0; probe < 10; probe++) {
+      const lsn = lsns[r.int(lsns.length)]!;
+      const past = await replayUpTo(db, lsn);
+      for (const sql of ['SELECT id, v FROM t WHERE g = 3 ORDER BY id', 'SELECT count(*) FROM t WHERE g > 5', 'SELECT id FROM t WHERE g BETWEEN 2 AND 4 ORDER BY id']) {
+        expect((await db.query(sql, [], { asOf: { lsn } })).rows, `${sql} at ${lsn}`).toEqual((await past.query(sql)).rows);
+      }
+      await past.close();
+    }
+    const plan = await db.query('EXPLAIN QUERY PLAN SELECT * FROM t FOR SYSTEM_TIME AS OF LSN 5 WHERE g = 3');
+    expect(plan.rows.map((row) => row[3])).toEqual(['SEARCH t USING INDEX t_g (g=?)']);
+    await db.close();
+  });
+});
+
 describe('rows with many versions', () => {
   it('read each version back through lookups and scans', async () => {
     const db = await Database.open({ checkpointChangesMin: 100 });
