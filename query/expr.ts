@@ -17,6 +17,7 @@ import type { Expr, FunctionExpr, SelectStmt } from './ast.js';
 import type { Env, Scope } from './scope.js';
 import * as V from './values/index.js';
 import { IgnoreRow } from './triggers.js';
+import { WINDOW_ONLY, type WindowSet } from './window.js';
 
 export type EvalFn = (env: Env) => Value | Promise<Value>;
 export type SyncFn = (env: Env) => Value;
@@ -51,6 +52,8 @@ export interface CompileContext {
   compileSubquery(select: SelectStmt, scope: Scope): SubPlan;
   /** Set while compiling in aggregate mode: aggregate calls are collected here. */
   aggregates?: AggSpec[];
+  /** Set while compiling result columns and ORDER BY of a core: window calls are collected here. */
+  windows?: WindowSet;
   /** Set while compiling a trigger body: RAISE() is allowed. */
   inTrigger?: boolean;
 }
@@ -386,7 +389,11 @@ function compileCase(operand: Compiled | undefined, whens: Array<[Compiled, Comp
 
 function compileFunction(e: FunctionExpr, scope: Scope, ctx: CompileContext, depth: number): Compiled {
   const name = e.name.toLowerCase();
-  if (e.over !== undefined) ctx.fail('ERROR', `window functions are not supported yet: ${name}()`, e.pos);
+  if (e.over !== undefined) {
+    if (!ctx.windows) ctx.fail('ERROR', `misuse of window function ${name}()`, e.pos);
+    return ctx.windows.compile(e, scope, ctx);
+  }
+  if (WINDOW_ONLY[name]) ctx.fail('ERROR', `misuse of window function ${name}()`, e.pos);
   const aggFactory = V.AGGREGATES[name];
   const scalar = V.SCALAR_FUNCTIONS[name];
   // min/max with one argument are aggregates; with more they are scalar.
@@ -423,7 +430,7 @@ function compileAggregateCall(e: FunctionExpr, name: string, scope: Scope, ctx: 
   if (e.star && name !== 'count') ctx.fail('ERROR', `wrong number of arguments to function ${name}()`, e.pos);
   const outer = ctx.aggregates;
   // Aggregate arguments are row expressions: an aggregate inside one is a misuse.
-  const inner: CompileContext = { ...ctx, aggregates: undefined };
+  const inner: CompileContext = { ...ctx, aggregates: undefined, windows: undefined };
   const args = e.args.map((a) => compileExpr(a, scope, inner, depth + 1));
   const maxArgs = name === 'group_concat' || name === 'string_agg' ? 2 : name === 'count' ? 1 : 1;
   if ((!e.star && args.length === 0 && name !== 'count') || args.length > maxArgs || (name === 'count' && !e.star && args.length === 0)) {

@@ -10,13 +10,20 @@
  * PRIMARY KEY) with an expression that does not read the table, and picks a point lookup, a key
  * range scan, or a full scan. The WHERE clause is still evaluated on every produced row, so the
  * access path only has to be a superset of the answer, never exact.
+ *
+ * Window calls (window.ts) turn the core into two phases: the pipeline keeps a snapshot per row
+ * (or per group), the windows are computed over all of them, then the projection runs. WITH
+ * tables travel in the PlanContext (`ctes`), so nested selects see them; a reference compiles
+ * the CTE's body as a derived table, and a recursive one runs SQLite's queue algorithm
+ * (compileRecursive). RIGHT and FULL joins are nested loops that remember which right rows
+ * matched and emit the others null-extended afterwards (compileJoin).
  */
 import { DosqlError } from '../base/errors.js';
 import type { Value } from '../base/values.js';
 import { encodeKey } from '../materializers/btree/index.js';
 import type { IndexDef, TableDef } from '../log/types.js';
 import { parseOne } from './parser.js';
-import type { CreateViewStmt, BinaryOp, Expr, FromItem, OrderingTerm, ResultColumn, SelectCore, SelectStmt, ValuesCore } from './ast.js';
+import type { CommonTableExpr, CreateViewStmt, BinaryOp, Expr, FromItem, OrderingTerm, ResultColumn, SelectCore, SelectStmt, ValuesCore } from './ast.js';
 import { compileExpr, type AggSpec, type CompileContext, type Compiled, type SubPlan, type SyncFn } from './expr.js';
 import { Scope, type Env, type RunContext, type Source } from './scope.js';
 import { WindowSet, evaluateWindows, type Snapshot } from './window.js';
@@ -33,6 +40,18 @@ export interface PlanContext extends CompileContext {
   outer?: Scope;
   /** Inside a trigger body: compile one of its statements. */
   compileStatement?(s: import('./ast.js').InsertStmt | import('./ast.js').UpdateStmt | import('./ast.js').DeleteStmt | SelectStmt): { run(env: Env): Promise<unknown> };
+  /** Common table expressions visible here (WITH), by lower-cased name; they shadow tables. */
+  ctes?: Map<string, CteBinding>;
+}
+
+/** A WITH table in scope: its definition and the context its body compiles in. */
+export interface CteBinding {
+  cte: CommonTableExpr;
+  /** Context of the body: earlier CTEs of the same WITH (and itself when recursive). */
+  cx: PlanContext;
+  recursive: boolean;
+  /** Inside a recursive CTE's recursive part: the current row being expanded. */
+  working?: { rows: Value[][]; columns: string[] };
 }
 
 export interface SelectPlan extends SubPlan {
@@ -82,7 +101,7 @@ export type Emit = () => boolean | Promise<boolean>;
 export type Producer = (env: Env, emit: Emit) => Promise<boolean>;
 
 export function compileSelect(stmt: SelectStmt, parent: Scope | undefined, cx: PlanContext): SelectPlan {
-  if (stmt.with) cx.fail('ERROR', 'WITH clauses are not supported yet', stmt.pos);
+  if (stmt.with) cx = withContext(stmt.with, cx);
   const coreList = [stmt.first, ...stmt.compounds.map((c) => c.core)];
   const cores =
     coreList.length > 1 && cx.explain
@@ -193,6 +212,8 @@ function nullsFirst(t: OrderingTerm): boolean {
 
 interface LimitPlan {
   apply(rows: Value[][], env: Env, cap?: number): Promise<Value[][]>;
+  /** How many rows the producer may stop after (OFFSET plus LIMIT, within `cap`). */
+  stopAfter(env: Env, cap?: number): Promise<number | undefined>;
   /** Most rows the query can return, when known before running (undefined: no limit). */
 }
 
@@ -210,6 +231,13 @@ function compileLimit(stmt: SelectStmt, parent: Scope | undefined, cx: PlanConte
       if (cap !== undefined) count = Math.min(count, cap);
       if (start === 0 && count >= rows.length) return rows;
       return rows.slice(start, start + count);
+    },
+    async stopAfter(env, cap) {
+      let count = lim ? limitNumber(await lim.fn(env), 'LIMIT') : -1;
+      if (count < 0) count = Infinity;
+      if (cap !== undefined) count = Math.min(count, cap);
+      const start = off ? Math.max(0, limitNumber(await off.fn(env), 'OFFSET')) : 0;
+      return count === Infinity ? undefined : start + count;
     },
   };
 }
@@ -279,7 +307,9 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
           }
         : project;
       // Without ORDER BY, DISTINCT, grouping or windows, rows stream and LIMIT can stop the scan early.
-      const early = !grouped && !order && !isDistinct && !windowed && limit === undefined ? cap : undefined;
+      const streams = !grouped && !order && !isDistinct && !windowed;
+      const early = !streams ? undefined : limit === undefined ? cap : await limit.stopAfter(env, cap);
+      if (early === 0) return [];
       if (!grouped) {
         await rowsOf(from, env, async () => {
           if (where && V.isTruthy(where.async ? await where.fn(env) : (where.fn as SyncFn)(env)) !== true) return true;
@@ -446,11 +476,15 @@ function expandStar(cols: ResultColumn[], scope: Scope, cx: PlanContext): Expand
       out.push({ expr: c.expr, alias: c.alias, name: c.alias ?? defaultName(c.expr, c.end, cx.sql) });
       continue;
     }
-    const sources = c.kind === 'star' ? scope.sources : scope.sources.filter((s) => s.name === c.table.toLowerCase());
+    // Merged USING columns (`using:` sources) appear through mergedColumns, not on their own.
+    const sources = c.kind === 'star' ? scope.sources.filter((s) => !s.name.startsWith('using:')) : scope.sources.filter((s) => s.name === c.table.toLowerCase());
     if (c.kind === 'table_star' && sources.length === 0) cx.fail('ERROR', `no such table: ${c.table}`, c.pos);
     if (c.kind === 'star' && sources.length === 0) cx.fail('ERROR', 'no tables specified', c.pos);
     for (const s of sources) {
       s.displayNames.forEach((name, i) => {
+        // SQLite shows the merged value for `t.*` too.
+        const merged = mergedColumns.get(s)?.get(i);
+        if (merged) return void out.push({ expr: merged, name });
         if (c.kind === 'star' && s.hidden?.has(i)) return;
         out.push({ expr: { kind: 'column', table: s.name, name: s.columns[i]!, pos: c.pos }, name });
       });
@@ -550,8 +584,11 @@ function compileValues(core: ValuesCore, parent: Scope | undefined, cx: PlanCont
 
 function compileFrom(item: FromItem, scope: Scope, cx: PlanContext, where: Expr | undefined): Producer {
   switch (item.kind) {
-    case 'table':
+    case 'table': {
+      const cte = item.schema === undefined ? cx.ctes?.get(item.name.toLowerCase()) : undefined;
+      if (cte) return compileCteRef(cte, item, scope, cx);
       return compileTable(item, scope, cx, where);
+    }
     case 'subquery':
       return compileDerived(item.select, item.alias, scope, cx);
     case 'function':
@@ -621,6 +658,7 @@ function planInnerJoins(from: FromItem, scope: Scope, cx: PlanContext, where: Ex
   const leaves: TableItem[] = [];
   const ons: Expr[] = [];
   if (!innerJoinLeaves(from, leaves, ons) || leaves.length < 2 || leaves.length > JOIN_ORDER_TABLES_MAX) return undefined;
+  if (cx.ctes && leaves.some((l) => cx.ctes!.has(l.name.toLowerCase()))) return undefined;
   const defs = leaves.map((l) => cx.table(l.name));
   if (defs.some((d, i) => !d || d.view || leaves[i]!.systemTime)) return undefined;
   const tables = leaves.map((leaf, i) => {
@@ -854,13 +892,30 @@ function compileView(def: TableDef, item: Extract<FromItem, { kind: 'table' }>, 
     stmt = parseOne(def.sql).statement as CreateViewStmt;
     viewCache.set(def, stmt);
   }
-  return compileDerived(stmt.select, item.alias ?? def.name, scope, cx, stmt.columns);
+  // A view's body sees the schema, not the WITH tables of the statement that reads it.
+  const viewCx = cx.ctes?.size ? contextWithCtes(cx, new Map()) : cx;
+  return compileDerived(stmt.select, item.alias ?? def.name, scope, viewCx, stmt.columns);
 }
 
-function compileDerived(select: SelectStmt, alias: string | undefined, scope: Scope, cx: PlanContext, names?: string[]): Producer {
+function compileDerived(select: SelectStmt, alias: string | undefined, scope: Scope, cx: PlanContext, names?: string[], pos = select.pos): Producer {
   const plan = compileSelect(select, scope.parent, cx);
-  const slot = scope.slotCount;
+  if (names && names.length !== plan.columns.length) {
+    cx.fail('ERROR', `table ${alias ?? ''} has ${plan.columns.length} values for ${names.length} columns`, pos);
+  }
   const columns = names ?? plan.columns;
+  const slot = addDerivedSource(scope, alias, columns);
+  return async (env, emit) => {
+    for (const row of await plan.run(env.outer ?? env)) {
+      env.rows[slot] = row;
+      if ((await emit()) === false) return false;
+    }
+    return true;
+  };
+}
+
+/** A source for rows computed by a query (derived table, view, CTE); returns its slot. */
+function addDerivedSource(scope: Scope, alias: string | undefined, columns: string[]): number {
+  const slot = scope.slotCount;
   const lower = columns.map((c) => c.toLowerCase());
   scope.add({
     name: (alias ?? `subquery_${slot}`).toLowerCase(),
@@ -872,30 +927,95 @@ function compileDerived(select: SelectStmt, alias: string | undefined, scope: Sc
     offset: 0,
     hasRowid: false,
   });
-  return async (env, emit) => {
-    for (const row of await plan.run(env.outer ?? env)) {
-      env.rows[slot] = row;
-      if ((await emit()) === false) return false;
-    }
-    return true;
+  return slot;
+}
+
+/**
+ * Nested-loop joins. LEFT emits a left row null-extended when no right row matched it. RIGHT
+ * and FULL also remember which right rows matched (by their ordinal in the right side's
+ * production, which is a full scan and so the same on every run) and, after the left loop, run
+ * the right side once more to emit the unmatched ones with the left side's slots null.
+ */
+function compileJoin(item: Extract<FromItem, { kind: 'join' }>, scope: Scope, cx: PlanContext, where: Expr | undefined): Producer {
+  const outerRight = item.join === 'RIGHT' || item.join === 'FULL';
+  const leftFirst = scope.sources.length;
+  const left = compileFrom(item.left, scope, cx, outerRight ? undefined : where);
+  const leftSources = scope.sources.length;
+  const leftSlots = scope.sources.slice(leftFirst, leftSources).map((s) => s.slot);
+  // Key lookups on the right side may use the left side's columns only for inner joins.
+  const right = compileFrom(item.right, scope, cx, item.join === 'LEFT' || outerRight ? undefined : where);
+  const rightSlots = scope.sources.slice(leftSources).map((s) => s.slot);
+  const pairs: UsingPair[] = [];
+  const on = compileJoinCondition(item, scope, leftSources, cx, pairs);
+  const isLeft = item.join === 'LEFT' || item.join === 'FULL';
+  if (outerRight && pairs.length) {
+    const merged = mergeUsingColumns(pairs, scope);
+    const inner = emit0Wrap(merged);
+    const plain = joinProducer(left, right, on, isLeft, outerRight, leftSlots, rightSlots);
+    return (env, emit) => plain(env, () => inner(env, emit));
+  }
+  return joinProducer(left, right, on, isLeft, outerRight, leftSlots, rightSlots);
+}
+
+interface UsingPair {
+  left: Source;
+  right: Source;
+  name: string;
+}
+
+/** Sources whose columns `*` replaces by a merged USING column: source -> column -> reference. */
+const mergedColumns = new WeakMap<Source, Map<number, Expr>>();
+
+/**
+ * In RIGHT and FULL joins, an unqualified USING column is coalesce(left, right), as in SQLite: a
+ * hidden source holds the merged values, both sides' columns are hidden from unqualified names,
+ * and `*` shows the merged column where the left one stood.
+ */
+function mergeUsingColumns(pairs: UsingPair[], scope: Scope): (env: Env) => void {
+  const slot = scope.slotCount;
+  const name = `using:${slot}`;
+  const columns = pairs.map((p) => p.name);
+  scope.add({ name, columns, displayNames: columns, affinities: columns.map(() => undefined), collations: columns.map(() => undefined), slot, offset: 0, hasRowid: false });
+  const reads = pairs.map((p, i) => {
+    const li = p.left.columns.indexOf(p.name);
+    const ri = p.right.columns.indexOf(p.name);
+    (p.left.hidden ??= new Set()).add(li);
+    let m = mergedColumns.get(p.left);
+    if (!m) mergedColumns.set(p.left, (m = new Map()));
+    m.set(li, { kind: 'column', table: name, name: columns[i]!, pos: 0 });
+    return { l: p.left.slot, li: p.left.offset + li, r: p.right.slot, ri: p.right.offset + ri };
+  });
+  return (env) => {
+    env.rows[slot] = reads.map((x) => env.rows[x.l]?.[x.li] ?? env.rows[x.r]?.[x.ri] ?? null);
   };
 }
 
-function compileJoin(item: Extract<FromItem, { kind: 'join' }>, scope: Scope, cx: PlanContext, where: Expr | undefined): Producer {
-  if (item.join === 'RIGHT' || item.join === 'FULL') cx.fail('ERROR', `${item.join} JOIN is not supported yet`, item.pos);
-  const left = compileFrom(item.left, scope, cx, where);
-  const leftSources = scope.sources.length;
-  // Key lookups on the right side may use the left side's columns only for inner joins.
-  const right = compileFrom(item.right, scope, cx, item.join === 'LEFT' ? undefined : where);
-  const rightSlots = scope.sources.slice(leftSources).map((s) => s.slot);
-  const on = compileJoinCondition(item, scope, leftSources, cx);
-  const isLeft = item.join === 'LEFT';
-  return (env, emit) =>
-    left(env, async () => {
+function emit0Wrap(fill: (env: Env) => void): (env: Env, emit: Emit) => boolean | Promise<boolean> {
+  return (env, emit) => {
+    fill(env);
+    return emit();
+  };
+}
+
+function joinProducer(
+  left: Producer,
+  right: Producer,
+  on: Compiled | undefined,
+  isLeft: boolean,
+  outerRight: boolean,
+  leftSlots: number[],
+  rightSlots: number[],
+): Producer {
+  return async (env, emit) => {
+    const matchedRight = outerRight ? new Set<number>() : undefined;
+    const more = await left(env, async () => {
       let matched = false;
+      let ordinal = 0;
       const more = await right(env, async () => {
+        const n = ordinal++;
         if (on && V.isTruthy(await on.fn(env)) !== true) return true;
         matched = true;
+        matchedRight?.add(n);
         return emit();
       });
       if (!more) return false;
@@ -905,9 +1025,17 @@ function compileJoin(item: Extract<FromItem, { kind: 'join' }>, scope: Scope, cx
       }
       return true;
     });
+    if (!more || !matchedRight) return more;
+    let ordinal = 0;
+    return right(env, async () => {
+      if (matchedRight.has(ordinal++)) return true;
+      for (const s of leftSlots) env.rows[s] = null;
+      return emit();
+    });
+  };
 }
 
-function compileJoinCondition(item: Extract<FromItem, { kind: 'join' }>, scope: Scope, leftCount: number, cx: PlanContext): Compiled | undefined {
+function compileJoinCondition(item: Extract<FromItem, { kind: 'join' }>, scope: Scope, leftCount: number, cx: PlanContext, pairs: UsingPair[] = []): Compiled | undefined {
   let using = item.using;
   const leftSources = scope.sources.slice(0, leftCount);
   const rightSources = scope.sources.slice(leftCount);
@@ -918,10 +1046,12 @@ function compileJoinCondition(item: Extract<FromItem, { kind: 'join' }>, scope: 
   const terms: Expr[] = [];
   for (const col of using) {
     const name = col.toLowerCase();
-    const l = leftSources.find((s) => s.columns.includes(name));
+    // After a RIGHT or FULL join, the left side's value of a USING column is the merged one.
+    const l = leftSources.find((s) => s.name.startsWith('using:') && s.columns.includes(name)) ?? leftSources.find((s) => s.columns.includes(name));
     const r = rightSources.find((s) => s.columns.includes(name));
     if (!l || !r) cx.fail('ERROR', `cannot join using column ${col} - column not present in both tables`, item.pos);
     (r.hidden ??= new Set()).add(r.columns.indexOf(name));
+    pairs.push({ left: l, right: r, name });
     terms.push({
       kind: 'binary',
       op: '=',
@@ -931,6 +1061,8 @@ function compileJoinCondition(item: Extract<FromItem, { kind: 'join' }>, scope: 
     });
   }
   const all = item.on ? [...terms, item.on] : terms;
+  // A NATURAL join with no common column is a cross join.
+  if (all.length === 0) return undefined;
   const cond = all.reduce((a, b) => ({ kind: 'binary', op: 'AND', left: a, right: b, pos: item.pos }));
   return compileExpr(cond, scope, cx);
 }
@@ -1154,3 +1286,179 @@ function independent(e: Expr, source: Source, bound: BoundCheck = NOTHING_BOUND)
 /** Whether a column reference is fixed while `source` is scanned (an earlier join level's). */
 type BoundCheck = (e: Extract<Expr, { kind: 'column' }>, source: Source) => boolean;
 const NOTHING_BOUND: BoundCheck = () => false;
+
+// ---------------------------------------------------------------------------------------------
+// WITH
+
+/** Most rows a recursive CTE may produce (queue pops) before the statement fails. */
+export const CTE_RECURSION_ROWS_MAX = 10_000_000;
+
+/** A context in which the WITH clause's tables are visible, to this select and those nested in it. */
+export function withContext(w: NonNullable<SelectStmt['with']>, cx: PlanContext): PlanContext {
+  const ctes = new Map(cx.ctes);
+  const local = new Set<string>();
+  let current = cx;
+  for (const cte of w.ctes) {
+    const name = cte.name.toLowerCase();
+    if (local.has(name)) cx.fail('ERROR', `duplicate WITH table name: ${cte.name}`, cte.pos);
+    local.add(name);
+    // As in SQLite, a CTE naming itself is recursive whether or not RECURSIVE was written.
+    const recursive = referencesTable(cte.select, name);
+    const binding: CteBinding = { cte, cx: current, recursive };
+    ctes.set(name, binding);
+    const next = contextWithCtes(cx, new Map(ctes));
+    if (recursive) binding.cx = next;
+    current = next;
+  }
+  return current;
+}
+
+function contextWithCtes(cx: PlanContext, ctes: Map<string, CteBinding>): PlanContext {
+  const out: PlanContext = {
+    ...cx,
+    ctes,
+    compileSubquery: (select, scope) =>
+      cx.explain ? cx.explain.nest('SUBQUERY', () => compileSelect(select, scope, out)) : compileSelect(select, scope, out),
+  };
+  return out;
+}
+
+/** Whether any FROM clause in the statement (subqueries included) names `name`. */
+function referencesTable(node: unknown, name: string, depth = 0): boolean {
+  if (depth > COMPILE_AST_DEPTH_MAX || node === null || typeof node !== 'object') return false;
+  if (Array.isArray(node)) return node.some((x) => referencesTable(x, name, depth + 1));
+  const o = node as Record<string, unknown>;
+  if (o.kind === 'table' && typeof o.name === 'string' && o.schema === undefined && o.name.toLowerCase() === name) return true;
+  for (const k in o) if (k !== 'pos' && referencesTable(o[k], name, depth + 1)) return true;
+  return false;
+}
+
+/** Deepest AST walked when looking for a recursive reference (the parser bounds depth below this). */
+const COMPILE_AST_DEPTH_MAX = 10_000;
+
+function compileCteRef(b: CteBinding, item: Extract<FromItem, { kind: 'table' }>, scope: Scope, cx: PlanContext): Producer {
+  if (item.systemTime) cx.fail('ERROR', 'FOR SYSTEM_TIME applies to tables, not common table expressions', item.pos);
+  const alias = item.alias ?? b.cte.name;
+  if (scope.hasTable(alias)) cx.fail('ERROR', `ambiguous table name: ${alias}`, item.pos);
+  if (b.working) {
+    const working = b.working;
+    const slot = addDerivedSource(scope, alias, working.columns);
+    return async (env, emit) => {
+      for (const row of working.rows) {
+        env.rows[slot] = row;
+        if ((await emit()) === false) return false;
+      }
+      return true;
+    };
+  }
+  if (!b.recursive) {
+    return compileDerived(b.cte.select, alias, scope, b.cx, b.cte.columns, b.cte.pos);
+  }
+  return compileRecursive(b, alias, scope, cx);
+}
+
+function checkCteWidth(b: CteBinding, width: number, cx: PlanContext): void {
+  const cols = b.cte.columns;
+  if (cols && cols.length !== width) cx.fail('ERROR', `table ${b.cte.name} has ${width} values for ${cols.length} columns`, b.cte.pos);
+}
+
+/**
+ * A recursive CTE, as SQLite runs it: the non-recursive cores fill a queue; each row popped is
+ * emitted, then the recursive cores run with that one row as the CTE's content and append their
+ * rows to the queue (UNION drops rows already seen). ORDER BY in the CTE makes the queue a
+ * priority queue; its LIMIT/OFFSET count rows popped. Bounded by CTE_RECURSION_ROWS_MAX.
+ */
+function compileRecursive(b: CteBinding, alias: string, scope: Scope, cx: PlanContext): Producer {
+  const stmt = b.cte.select;
+  const name = b.cte.name.toLowerCase();
+  const cores = [stmt.first, ...stmt.compounds.map((c) => c.core)];
+  const k = cores.findIndex((c) => referencesTable(c, name));
+  if (k <= 0) cx.fail('ERROR', `circular reference: ${b.cte.name}`, b.cte.pos);
+  const ops = stmt.compounds.slice(k - 1).map((c) => c.op);
+  if (ops.some((op) => op !== 'UNION' && op !== 'UNION ALL')) cx.fail('ERROR', `circular reference: ${b.cte.name}`, b.cte.pos);
+  for (const core of cores.slice(k)) {
+    if (core.kind === 'select' && (core.groupBy || core.columns.some((c) => c.kind === 'expr' && containsAggregate(c.expr)))) {
+      cx.fail('ERROR', 'recursive aggregate queries not supported', b.cte.pos);
+    }
+  }
+  const isUnion = ops[0] === 'UNION';
+  const init = compileSelect({ type: 'select', pos: stmt.pos, first: cores[0]!, compounds: stmt.compounds.slice(0, k - 1) }, scope.parent, b.cx);
+  const columns = b.cte.columns ?? init.columns;
+  checkCteWidth(b, init.columns.length, cx);
+  const working = { rows: [] as Value[][], columns };
+  const recCx = contextWithCtes(b.cx, new Map(b.cx.ctes).set(name, { ...b, working }));
+  const recs = cores.slice(k).map((core) => {
+    const p = compileSelect({ type: 'select', pos: stmt.pos, first: core, compounds: [] }, scope.parent, recCx);
+    if (p.columnCount !== init.columnCount) cx.fail('ERROR', 'SELECTs to the left and right of UNION do not have the same number of result columns', stmt.pos);
+    return p;
+  });
+  const order = stmt.orderBy ? compileCompoundOrder(stmt.orderBy, columns, cx) : undefined;
+  const empty = new Scope(cx.fail, scope.parent);
+  const lim = stmt.limit ? compileExpr(stmt.limit, empty, cx) : undefined;
+  const off = stmt.offset ? compileExpr(stmt.offset, empty, cx) : undefined;
+  const slot = addDerivedSource(scope, alias, columns);
+  return async (env, emit) => {
+    const outer = env.outer ?? env;
+    let limit = lim ? limitNumber(await lim.fn(outer), 'LIMIT') : -1;
+    if (limit < 0) limit = Infinity;
+    let skip = off ? Math.max(0, limitNumber(await off.fn(outer), 'OFFSET')) : 0;
+    if (limit === 0) return true;
+    const seen = isUnion ? new Set<string>() : undefined;
+    const queue: Value[][] = [];
+    let head = 0;
+    const push = (row: Value[]): void => {
+      if (seen) {
+        const key = encodeKey(row);
+        if (seen.has(key)) return;
+        seen.add(key);
+      }
+      if (!order) {
+        queue.push(row);
+        return;
+      }
+      // Stable priority queue: after every queued row that sorts at or before the new one.
+      let lo = head;
+      let hi = queue.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (compareRows(queue[mid]!, row, order) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      queue.splice(lo, 0, row);
+    };
+    for (const row of await init.run(outer)) push(row);
+    let emitted = 0;
+    for (let popped = 0; head < queue.length; popped++) {
+      if (popped >= CTE_RECURSION_ROWS_MAX) throw new DosqlError('LIMIT_EXCEEDED', `recursive common table expression ${b.cte.name} produced more than ${CTE_RECURSION_ROWS_MAX} rows`);
+      const row = queue[head++]!;
+      // Drop the consumed prefix now and then, so the queue holds only pending rows.
+      if (head > 1024 && head * 2 > queue.length) {
+        queue.splice(0, head);
+        head = 0;
+      }
+      if (skip > 0) skip--;
+      else {
+        env.rows[slot] = row;
+        if ((await emit()) === false) return false;
+        if (++emitted >= limit) return true;
+      }
+      working.rows = [row];
+      for (const r of recs) for (const out of await r.run(outer)) push(out);
+    }
+    return true;
+  };
+}
+
+function compareRows(a: Value[], b: Value[], terms: SortTerm[]): number {
+  for (const t of terms) {
+    const x = a[t.index]!;
+    const y = b[t.index]!;
+    if (x === null || y === null) {
+      if (x === y) continue;
+      return (x === null) === t.nullsFirst ? -1 : 1;
+    }
+    const c = V.compareValues(x, y, t.collation);
+    if (c !== 0) return t.desc ? -c : c;
+  }
+  return 0;
+}
