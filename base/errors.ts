@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'TABLE_EXISTS', // CREATE TABLE of a name already taken (without IF NOT EXISTS)
   'CONSTRAINT_UNIQUE', // a PRIMARY KEY or UNIQUE constraint would be violated
   'CONSTRAINT_NOTNULL', // a NOT NULL column would receive NULL
+  'CONSTRAINT_CHECK', // a CHECK constraint evaluated to false
+  'CONSTRAINT_FOREIGNKEY', // a FOREIGN KEY constraint would be violated (PRAGMA foreign_keys = ON)
   'MISMATCH', // a value of the wrong type where SQLite rejects it (e.g. non-integer rowid)
   'RANGE', // a parameter index, LIMIT or other number out of its allowed range
   'LIMIT_EXCEEDED', // a named limit (bytes, counts) was passed; see the constant in the message

@@ -618,7 +618,10 @@ function decodeMeta(bytes: Uint8Array | undefined): MetaRecord | undefined {
 /** The key of a row in its table's tree: its rowid, or its PRIMARY KEY values when clustered by them. */
 export function rowKey(def: TableDef, rowid: number | bigint, row: readonly Value[]): string {
   if (def.primaryKey.length === 0) return encodeRowidKey(rowid);
-  return encodeKey(def.primaryKey.map((i) => row[i]!));
+  const values = def.primaryKey.map((i) => row[i] ?? null);
+  // SQLite lets a non-INTEGER PRIMARY KEY hold NULLs, each distinct: the rowid keeps them apart.
+  if (values.includes(null)) return encodeKey(values) + encodeRowidKey(rowid);
+  return encodeKey(values);
 }
 
 /** The key of a row in an index tree: the indexed values, then the row key (unique per row). */

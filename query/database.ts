@@ -26,9 +26,9 @@ import type { ByteStore } from '../storage/types.js';
 import { Log } from '../log/log.js';
 import type { CommittedTxn, Lsn } from '../log/types.js';
 import { TableStore } from '../materializers/tables.js';
-import type { ExplainStmt, ParsedStatement, Statement } from './ast.js';
-import { createIndex, createTable, createTrigger, createView, dropTable } from './ddl.js';
-import { compileDelete, compileInsert, compileUpdate, type DmlPlan } from './dml.js';
+import type { ExplainStmt, ParsedStatement, PragmaStmt, Statement } from './ast.js';
+import { alterTable, createIndex, createTable, createTrigger, createView, dropTable } from './ddl.js';
+import { compileDelete, compileInsert, compileUpdate, type DmlPlan, type DmlRun } from './dml.js';
 import { positionAt } from './lexer.js';
 import { parse } from './parser.js';
 import type { Env } from './scope.js';
@@ -127,6 +127,8 @@ export class Database {
   private readonly readTxn: Txn;
   private readonly cache = new Map<string, CachedStatement[]>();
   private lastInsertRowid: number | bigint = 0;
+  /** PRAGMA foreign_keys: off by default, as in SQLite; per connection, not persisted. */
+  private foreignKeys = false;
   private changesSinceCheckpoint = 0;
   private closed = false;
   /** Set when a commit could not be applied: the in-memory state is unknown; reopen to recover. */
@@ -593,7 +595,8 @@ export class Database {
     const bound = bindParams(st.parsed, params);
     // 'now' is read once per statement, as in SQLite.
     const statementTime = (this.options.clock ?? Date.now)();
-    const run: SelectRun = {
+    const run: DmlRun = {
+      foreignKeys: this.foreignKeys,
       params: bound,
       txn,
       random: randomInt64,
@@ -618,7 +621,7 @@ export class Database {
         ) as DmlPlan;
         const r = await plan.run(env);
         if (r.lastInsertRowid !== undefined) this.lastInsertRowid = r.lastInsertRowid;
-        return { rowsAffected: r.rowsAffected };
+        return plan.columns ? { columns: plan.columns, rows: r.rows ?? [], rowsAffected: r.rowsAffected } : { rowsAffected: r.rowsAffected };
       }
       case 'create_table':
         createTable(s, st.sql.slice(st.parsed.start, st.parsed.end), txn, cx());
@@ -639,12 +642,29 @@ export class Database {
       case 'create_view':
         createView(s, st.sql.slice(st.parsed.start, st.parsed.end), txn, cx());
         return { rowsAffected: 0 };
+      case 'alter_table':
+        await alterTable(s, st.sql.slice(st.parsed.start, st.parsed.end), txn, cx());
+        return { rowsAffected: 0 };
+      case 'pragma':
+        return this.pragma(s, env, cx());
       case 'create_index':
         await createIndex(s, st.sql.slice(st.parsed.start, st.parsed.end), txn, cx());
         return { rowsAffected: 0 };
       default:
         return cx().fail('ERROR', `${describe(s)} is not supported yet`, s.pos);
     }
+  }
+
+  /** PRAGMA foreign_keys [= value]; other pragmas are refused. */
+  private pragma(s: PragmaStmt, env: Env, cx: PlanContext): StatementOutcome {
+    if (s.name.toLowerCase() !== 'foreign_keys') return cx.fail('ERROR', `unsupported pragma: ${s.name}`, s.pos);
+    if (s.value === undefined) return { columns: ['foreign_keys'], rows: [[this.foreignKeys ? 1 : 0]] };
+    const v = s.value.kind === 'column' ? s.value.name : s.value.kind === 'literal' ? s.value.value : null;
+    const text = String(v).toLowerCase();
+    if (['1', 'on', 'true', 'yes'].includes(text)) this.foreignKeys = true;
+    else if (['0', 'off', 'false', 'no'].includes(text)) this.foreignKeys = false;
+    void env;
+    return { rowsAffected: 0 };
   }
 
   /**

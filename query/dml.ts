@@ -6,40 +6,137 @@
  * UPDATE and DELETE first collect the rows they will touch, then change them: a statement never
  * sees its own writes (no Halloween problem), and the scan never runs over a structure that is
  * being modified.
+ *
+ * The constraints that live only in a table's CREATE text (DEFAULT, CHECK, FOREIGN KEY) are
+ * re-parsed from `TableDef.sql` once per definition and cached, so the logged definition stays
+ * the single source of truth and ALTER TABLE needs only to rewrite that text.
+ *
+ * Upsert (ON CONFLICT ... DO NOTHING | DO UPDATE) is decided where the conflict is found: the
+ * first clause whose target is the violated constraint (or has no target) handles it; DO UPDATE
+ * evaluates its SET over the existing row with the proposed one in scope as `excluded`, and
+ * applies it as an ordinary UPDATE of that row. RETURNING rows are computed from each row's image
+ * right after its change (the new row for INSERT and UPDATE, the old one for DELETE).
+ *
+ * FOREIGN KEYs (with `PRAGMA foreign_keys = ON`) are checked row by row as each change is made,
+ * which SQLite does only for the immediate checks of RESTRICT; NO ACTION and child-side checks are
+ * counted to the end of the statement in SQLite, so a statement that violates a key and then
+ * repairs it is refused here (documented difference).
  */
 import { DosqlError } from '../base/errors.js';
 import { INT64_MAX, int, isInteger, type Value } from '../base/values.js';
 import type { TableDef } from '../log/types.js';
-import type { ConflictAction, CreateTableStmt, DeleteStmt, Expr, InsertStmt, UpdateStmt } from './ast.js';
+import type { ConflictAction, CreateTableStmt, DeleteStmt, Expr, ForeignKeyClause, InsertStmt, ResultColumn, UpdateStmt, UpsertClause } from './ast.js';
 import { compileExpr, type Compiled, type SyncFn } from './expr.js';
 import { parseOne } from './parser.js';
+import { encodeKey } from '../materializers/btree/index.js';
 import { rowKey, uniqueKey } from '../materializers/tables.js';
-import { Scope, type Env } from './scope.js';
-import { compileSelect, compileTable, type PlanContext, type SelectRun } from './select.js';
-import { columnsOf, type StoredRow } from './txn.js';
+import { Scope, type Env, type Source } from './scope.js';
+import { compileSelect, compileTable, withContext, type PlanContext, type SelectRun } from './select.js';
+import { columnsOf, type StoredRow, type Txn } from './txn.js';
 import { fireTriggers } from './triggers.js';
 import * as V from './values/index.js';
 
 export interface DmlResult {
   rowsAffected: number;
   lastInsertRowid?: number | bigint;
+  /** RETURNING rows, when the statement has a RETURNING clause. */
+  rows?: Value[][];
 }
 
 export interface DmlPlan {
+  /** RETURNING column names; undefined without RETURNING. */
+  columns?: string[];
   run(env: Env): Promise<DmlResult>;
 }
 
-const defaultsCache = new WeakMap<TableDef, Array<Expr | undefined>>();
+/** A run of DML: the select run plus connection settings that change what DML checks. */
+export interface DmlRun extends SelectRun {
+  /** PRAGMA foreign_keys: enforce FOREIGN KEY constraints (off by default, as in SQLite). */
+  foreignKeys?: boolean;
+}
 
-/** DEFAULT expressions of a table, re-parsed from its CREATE statement once per definition. */
-function defaultsOf(def: TableDef): Array<Expr | undefined> {
-  let d = defaultsCache.get(def);
-  if (!d) {
-    const stmt = parseOne(def.sql).statement as CreateTableStmt;
-    d = def.columns.map((_, i) => stmt.columns[i]?.constraints.default);
-    defaultsCache.set(def, d);
+/** Most levels of ON DELETE/UPDATE CASCADE followed from one change (SQLite bounds it by its trigger depth). */
+export const CASCADE_DEPTH_MAX = 1000;
+
+/** A FOREIGN KEY of a child table: child column indexes -> parent table and (named) columns. */
+export interface ForeignKey {
+  columns: number[];
+  parent: string;
+  parentColumns?: string[];
+  onDelete: string;
+  onUpdate: string;
+}
+
+/** What a table's CREATE text says beyond its TableDef. */
+interface TableExtras {
+  defaults: Array<Expr | undefined>;
+  checks: Array<{ expr: Expr; label: string }>;
+  foreignKeys: ForeignKey[];
+  autoincrement: boolean;
+}
+
+const extrasCache = new WeakMap<TableDef, TableExtras>();
+
+/** DEFAULT, CHECK and FOREIGN KEY clauses of a table, re-parsed from its CREATE statement once per definition. */
+export function extrasOf(def: TableDef): TableExtras {
+  let d = extrasCache.get(def);
+  if (d) return d;
+  const stmt = parseOne(def.sql).statement as CreateTableStmt;
+  const colIndex = (name: string): number => def.columns.findIndex((c) => c.name.toLowerCase() === name.toLowerCase());
+  const checks: TableExtras['checks'] = [];
+  const foreignKeys: ForeignKey[] = [];
+  const fk = (cols: number[], r: ForeignKeyClause): void => {
+    foreignKeys.push({ columns: cols, parent: r.table, parentColumns: r.columns, onDelete: (r.onDelete ?? 'NO ACTION').toUpperCase(), onUpdate: (r.onUpdate ?? 'NO ACTION').toUpperCase() });
+  };
+  stmt.columns.forEach((c, i) => {
+    for (const e of c.constraints.check ?? []) checks.push({ expr: e, label: exprText(def.sql, e.pos) });
+    if (c.constraints.references) fk([i], c.constraints.references);
+  });
+  for (const t of stmt.constraints) {
+    if (t.kind === 'check') checks.push({ expr: t.expr, label: t.name ?? exprText(def.sql, t.expr.pos) });
+    if (t.kind === 'foreign_key') fk(t.columns.map(colIndex), t.references);
   }
+  d = {
+    defaults: def.columns.map((_, i) => stmt.columns[i]?.constraints.default),
+    checks,
+    foreignKeys,
+    autoincrement: stmt.columns.some((c) => c.constraints.primaryKey?.autoincrement === true),
+  };
+  extrasCache.set(def, d);
   return d;
+}
+
+/** The text of a parenthesized expression starting at `pos` (a CHECK's), up to its closing parenthesis. */
+function exprText(sql: string, pos: number): string {
+  let depth = 0;
+  for (let i = pos; i < sql.length; i++) {
+    const ch = sql[i]!;
+    if (ch === "'" || ch === '"' || ch === '`') {
+      const close = sql.indexOf(ch, i + 1);
+      if (close < 0) break;
+      i = close;
+    } else if (ch === '(') depth++;
+    else if (ch === ')') {
+      if (depth === 0) return sql.slice(pos, i).trim();
+      depth--;
+    }
+  }
+  return sql.slice(pos).trim();
+}
+
+/** A table's record `[rowid, ...columns]` as a source named `name` in Env slot `slot`. */
+export function rowSource(def: TableDef, name: string, slot: number): Source {
+  return {
+    name: name.toLowerCase(),
+    columns: def.columns.map((c) => c.name.toLowerCase()),
+    displayNames: def.columns.map((c) => c.name),
+    affinities: def.columns.map((c) => c.affinity),
+    collations: def.columns.map(() => undefined),
+    slot,
+    offset: 1,
+    hasRowid: true,
+    def,
+  };
 }
 
 function requireTable(name: string, pos: number, cx: PlanContext): TableDef {
@@ -49,10 +146,144 @@ function requireTable(name: string, pos: number, cx: PlanContext): TableDef {
   return def;
 }
 
-export function compileInsert(stmt: InsertStmt, cx: PlanContext): DmlPlan {
-  if (stmt.upsert?.length) cx.fail('ERROR', 'ON CONFLICT upsert is not supported yet', stmt.pos);
-  if (stmt.returning) cx.fail('ERROR', 'RETURNING is not supported yet', stmt.pos);
-  if (stmt.with) cx.fail('ERROR', 'WITH clauses are not supported yet', stmt.pos);
+interface CompiledCheck {
+  fn: Compiled;
+  label: string;
+}
+
+function compileChecks(def: TableDef, cx: PlanContext): CompiledCheck[] {
+  const checks = extrasOf(def).checks;
+  if (!checks.length) return [];
+  const scope = new Scope(cx.fail);
+  scope.add(rowSource(def, def.name, 0));
+  return checks.map((c) => ({ fn: compileExpr(c.expr, scope, { ...cx, sql: def.sql }), label: c.label }));
+}
+
+/**
+ * CHECK constraints on a new row image: a CHECK that is NULL passes, as in SQLite. Returns false
+ * (skip the row) for a failure under OR IGNORE.
+ */
+async function checkRow(def: TableDef, checks: CompiledCheck[], rec: StoredRow, run: SelectRun, action: ConflictAction): Promise<boolean> {
+  if (!checks.length) return true;
+  const env: Env = { rows: [rec], outer: undefined, agg: undefined, run };
+  for (const c of checks) {
+    const v = c.fn.async ? await c.fn.fn(env) : (c.fn.fn as SyncFn)(env);
+    if (V.isTruthy(v) !== false) continue;
+    if (action === 'IGNORE') return false;
+    throw new DosqlError('CONSTRAINT_CHECK', `CHECK constraint failed: ${c.label}`);
+  }
+  return true;
+}
+
+/** RETURNING: column names and a function from a row image to the returned row. */
+interface Returning {
+  columns: string[];
+  row(rec: StoredRow, env: Env): Promise<Value[]>;
+}
+
+function compileReturning(cols: ResultColumn[] | undefined, def: TableDef, name: string, cx: PlanContext): Returning | undefined {
+  if (!cols) return undefined;
+  const scope = new Scope(cx.fail, cx.outer);
+  scope.add(rowSource(def, name, 0));
+  const names: string[] = [];
+  const fns: Compiled[] = [];
+  for (const c of cols) {
+    if (c.kind === 'star' || c.kind === 'table_star') {
+      if (c.kind === 'table_star' && c.table.toLowerCase() !== name.toLowerCase()) cx.fail('ERROR', `no such table: ${c.table}`, c.pos);
+      def.columns.forEach((col) => {
+        names.push(col.name);
+        fns.push(compileExpr({ kind: 'column', name: col.name, pos: c.pos }, scope, cx));
+      });
+      continue;
+    }
+    names.push(c.alias ?? (c.expr.kind === 'column' ? c.expr.name : cx.sql.slice(c.expr.pos, c.end ?? c.expr.pos).trim()));
+    fns.push(compileExpr(c.expr, scope, cx));
+  }
+  return {
+    columns: names,
+    async row(rec, outer) {
+      const env: Env = { rows: [rec], outer: outer.outer, agg: undefined, run: outer.run };
+      const out: Value[] = [];
+      for (const f of fns) out.push(f.async ? await f.fn(env) : (f.fn as SyncFn)(env));
+      return out;
+    },
+  };
+}
+
+/** An ON CONFLICT clause compiled: the constraint it handles (undefined: any) and its action. */
+interface CompiledUpsert {
+  /** Sorted column indexes of the targeted constraint; -1 stands for the rowid. */
+  target?: string;
+  sets?: Array<{ index: number; value: Compiled }>;
+  where?: Compiled;
+  setColumns: string[];
+}
+
+function constraintKey(cols: number[]): string {
+  return [...cols].sort((a, b) => a - b).join(',');
+}
+
+function compileUpserts(clauses: UpsertClause[] | undefined, def: TableDef, name: string, cx: PlanContext): CompiledUpsert[] {
+  if (!clauses?.length) return [];
+  const keys = new Set([constraintKey(def.primaryKey.length ? def.primaryKey : [def.rowidColumn]), ...def.uniques.filter((u) => u.length).map(constraintKey)]);
+  // `excluded` sits in an enclosing scope, so unqualified names mean the table's own columns.
+  const excluded = new Scope(cx.fail, cx.outer);
+  excluded.add(rowSource(def, 'excluded', 0));
+  const scope = new Scope(cx.fail, excluded);
+  scope.add(rowSource(def, name, 0));
+  return clauses.map((c, n) => {
+    let target: string | undefined;
+    if (c.target) {
+      target = constraintKey(
+        c.target.map((o) => {
+          const e = o.expr.kind === 'collate' ? o.expr.operand : o.expr;
+          if (e.kind !== 'column') return cx.fail('ERROR', 'ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint', o.pos);
+          const i = def.columns.findIndex((col) => col.name.toLowerCase() === e.name.toLowerCase());
+          if (i < 0 && def.rowidColumn < 0 && ['rowid', 'oid', '_rowid_'].includes(e.name.toLowerCase())) return -1;
+          if (i < 0) return cx.fail('NO_SUCH_COLUMN', `no such column: ${e.name}`, o.pos);
+          return i;
+        }),
+      );
+      if (!keys.has(target)) cx.fail('ERROR', 'ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint', c.pos);
+    } else if (n !== clauses.length - 1) {
+      cx.fail('ERROR', 'ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint', c.pos);
+    }
+    if (!c.update) return { target, setColumns: [] };
+    const sets = compileSets(c.update.set, def, scope, cx);
+    return {
+      target,
+      sets,
+      where: c.update.where ? compileExpr(c.update.where, scope, cx) : undefined,
+      setColumns: c.update.set.flatMap((x) => x.columns.map((col) => col.toLowerCase())),
+    };
+  });
+}
+
+/** SET clauses as record positions (1 + column; 0 for the rowid) with their compiled values. */
+function compileSets(set: UpdateStmt['set'], def: TableDef, scope: Scope, cx: PlanContext): Array<{ index: number; value: Compiled }> {
+  return set.map((s) => {
+    if (s.columns.length !== 1) cx.fail('ERROR', 'row-value SET is not supported yet', s.pos);
+    const name = s.columns[0]!.toLowerCase();
+    let index = def.columns.findIndex((c) => c.name.toLowerCase() === name);
+    if (index < 0 && ['rowid', 'oid', '_rowid_'].includes(name) && def.rowidColumn < 0) index = -1;
+    else if (index < 0) cx.fail('NO_SUCH_COLUMN', `no such column: ${s.columns[0]}`, s.pos);
+    return { index: index < 0 ? 0 : index + 1, value: compileExpr(s.value, scope, cx) };
+  });
+}
+
+/** What the row-level helpers need about the statement. */
+interface RowContext {
+  def: TableDef;
+  checks: CompiledCheck[];
+  action: ConflictAction;
+  run: DmlRun;
+  upserts: CompiledUpsert[];
+  setColumns: string[];
+}
+
+export function compileInsert(stmt: InsertStmt, outerCx: PlanContext): DmlPlan {
+  // WITH on the statement: its CTEs are visible to every SELECT inside it.
+  const cx = stmt.with ? withContext(stmt.with, outerCx) : outerCx;
   const def = requireTable(stmt.table, stmt.pos, cx);
   const targets = stmt.columns
     ? stmt.columns.map((name) => {
@@ -63,7 +294,7 @@ export function compileInsert(stmt: InsertStmt, cx: PlanContext): DmlPlan {
       })
     : def.columns.map((_, i) => i);
   const empty = new Scope(cx.fail, cx.outer);
-  const defaults = defaultsOf(def).map((e) => (e ? compileExpr(e, empty, cx) : undefined));
+  const defaults = extrasOf(def).defaults.map((e) => (e ? compileExpr(e, empty, cx) : undefined));
   const action = stmt.orConflict ?? 'ABORT';
   let source: (env: Env) => Value[][] | Promise<Value[][]>;
   if (stmt.source.kind === 'values') {
@@ -86,11 +317,17 @@ export function compileInsert(stmt: InsertStmt, cx: PlanContext): DmlPlan {
   const isDefaultValues = stmt.source.kind === 'default';
   // Columns the statement leaves to their DEFAULT, decided once per plan.
   const defaulted = defaults.flatMap((d, i) => (d && (isDefaultValues || !targets.includes(i)) ? [i] : []));
+  const name = stmt.alias ?? stmt.table;
+  const checks = compileChecks(def, cx);
+  const upserts = compileUpserts(stmt.upsert, def, name, cx);
+  const returning = compileReturning(stmt.returning, def, name, cx);
   return {
+    columns: returning?.columns,
     async run(env) {
-      const txn = (env.run as SelectRun).txn;
+      const rc: RowContext = { def, checks, action, run: env.run as DmlRun, upserts, setColumns: [] };
       let affected = 0;
       let last: number | bigint | undefined;
+      const out: Value[][] | undefined = returning ? [] : undefined;
       let rows = source(env);
       if (rows instanceof Promise) rows = await rows;
       for (const vals of rows) {
@@ -107,13 +344,14 @@ export function compileInsert(stmt: InsertStmt, cx: PlanContext): DmlPlan {
           const d = defaults[i]!;
           row[i] = d.async ? await d.fn(env) : (d.fn as SyncFn)(env);
         }
-        const rowid = await insertOne(def, row, explicitRowid, action, env.run as SelectRun);
-        if (rowid !== undefined) {
+        const done = await insertOne(rc, row, explicitRowid, env);
+        if (done !== undefined) {
           affected++;
-          last = rowid;
+          if (done.inserted) last = done.rec[0] as number | bigint;
+          if (out) out.push(await returning!.row(done.rec, env));
         }
       }
-      return { rowsAffected: affected, lastInsertRowid: last };
+      return { rowsAffected: affected, lastInsertRowid: last, rows: out };
     },
   };
 }
@@ -149,42 +387,71 @@ function toRowid(v: Value): number | bigint {
   throw new DosqlError('MISMATCH', 'datatype mismatch');
 }
 
-async function insertOne(
-  def: TableDef,
-  row: Value[],
-  explicitRowid: Value,
-  action: ConflictAction,
-  run: SelectRun,
-): Promise<number | bigint | undefined> {
+/** The ON CONFLICT clause handling a conflict on `cols`, if any. */
+function upsertFor(rc: RowContext, cols: number[]): CompiledUpsert | undefined {
+  if (!rc.upserts.length) return undefined;
+  const key = constraintKey(cols);
+  return rc.upserts.find((u) => u.target === undefined || u.target === key);
+}
+
+/**
+ * A conflict an upsert clause handles: DO NOTHING skips the row; DO UPDATE updates the existing
+ * row `existing` with `excluded` = the proposed row. Returns the updated row image, if any.
+ */
+async function applyUpsert(rc: RowContext, u: CompiledUpsert, existing: StoredRow, proposed: StoredRow, env: Env): Promise<StoredRow | undefined> {
+  if (!u.sets) return undefined;
+  const local: Env = { rows: [existing], outer: { rows: [proposed], outer: env.outer, agg: undefined, run: env.run }, agg: undefined, run: env.run };
+  if (u.where && V.isTruthy(await u.where.fn(local)) !== true) return undefined;
+  const next = existing.slice(0, 1 + rc.def.columns.length);
+  for (const s of u.sets) next[s.index] = await s.value.fn(local);
+  return updateOne({ ...rc, action: 'ABORT', upserts: [], setColumns: u.setColumns }, existing, next);
+}
+
+async function insertOne(rc: RowContext, row: Value[], explicitRowid: Value, env: Env): Promise<{ rec: StoredRow; inserted: boolean } | undefined> {
+  const { def, action, run } = rc;
   const txn = run.txn;
   prepareRow(def, row);
-  let given = def.rowidColumn >= 0 ? row[def.rowidColumn]! : explicitRowid;
+  const given = def.rowidColumn >= 0 ? row[def.rowidColumn]! : explicitRowid;
   let rowid: number | bigint;
   if (given !== null) rowid = toRowid(given);
   else rowid = nextRowid(txn.maxRowid(def));
   if (def.rowidColumn >= 0) row[def.rowidColumn] = rowid;
+  if (!(await checkRow(def, rc.checks, [rowid, ...row], run, action))) return undefined;
   const key = rowKey(def, rowid, row);
   let existing = txn.getRow(def, key);
   if (existing instanceof Promise) existing = await existing;
   if (existing) {
+    const pkCols = def.primaryKey.length ? def.primaryKey : [def.rowidColumn];
+    const u = upsertFor(rc, pkCols);
+    if (u) return wrapUpdate(await applyUpsert(rc, u, existing, [rowid, ...row], env));
     if (action === 'IGNORE') return undefined;
-    if (action !== 'REPLACE') throw uniqueError(def, def.primaryKey.length ? def.primaryKey : [def.rowidColumn]);
-    txn.deleteRow(def, existing[0] as number | bigint, columnsOf(def, existing));
+    if (action !== 'REPLACE') throw uniqueError(def, pkCols);
+    await deleteOne(rc, existing, 0, false);
   }
   for (let u = 0; u < def.uniques.length; u++) {
     const k = uniqueKey(def, u, row);
     if (k === undefined) continue;
     const owner = await txn.uniqueOwner(def, u, k);
     if (owner === undefined) continue;
+    const up = upsertFor(rc, def.uniques[u]!);
+    if (up) {
+      const victim = await findByRowid(def, owner, txn);
+      if (victim) return wrapUpdate(await applyUpsert(rc, up, victim, [rowid, ...row], env));
+    }
     if (action === 'IGNORE') return undefined;
     if (action !== 'REPLACE') throw uniqueError(def, def.uniques[u]!);
     const victim = await findByRowid(def, owner, txn);
-    if (victim) txn.deleteRow(def, owner, columnsOf(def, victim));
+    if (victim) await deleteOne(rc, victim, 0, false);
   }
   if (def.triggers && !(await fireTriggers(def, 'INSERT', 'BEFORE', { new: [rowid, ...row] }, run))) return undefined;
+  if (run.foreignKeys) await checkParentsExist(def, row, txn);
   txn.insertRow(def, rowid, row);
   if (def.triggers) await fireTriggers(def, 'INSERT', 'AFTER', { new: [rowid, ...row] }, run);
-  return rowid;
+  return { rec: [rowid, ...row], inserted: true };
+}
+
+function wrapUpdate(rec: StoredRow | undefined): { rec: StoredRow; inserted: boolean } | undefined {
+  return rec ? { rec, inserted: false } : undefined;
 }
 
 function nextRowid(max: number | bigint): number | bigint {
@@ -195,7 +462,7 @@ function nextRowid(max: number | bigint): number | bigint {
   return max >= Number.MAX_SAFE_INTEGER ? BigInt(max) + 1n : max + 1;
 }
 
-async function findByRowid(def: TableDef, rowid: number | bigint, txn: SelectRun['txn']): Promise<StoredRow | undefined> {
+async function findByRowid(def: TableDef, rowid: number | bigint, txn: Txn): Promise<StoredRow | undefined> {
   if (def.primaryKey.length === 0) return txn.getRow(def, rowKey(def, rowid, []));
   for await (const r of txn.scan(def)) if (r[0] === rowid) return r;
   return undefined;
@@ -226,55 +493,59 @@ function compileMatch(table: string, alias: string | undefined, where: Expr | un
 }
 
 export function compileUpdate(stmt: UpdateStmt, cx: PlanContext): DmlPlan {
-  if (stmt.from || stmt.returning || stmt.orderBy || stmt.limit || stmt.with) {
-    cx.fail('ERROR', 'UPDATE with FROM, RETURNING, ORDER BY, LIMIT or WITH is not supported yet', stmt.pos);
+  if (stmt.with) cx = withContext(stmt.with, cx);
+  if (stmt.from || stmt.orderBy || stmt.limit) {
+    cx.fail('ERROR', 'UPDATE with FROM, ORDER BY or LIMIT is not supported yet', stmt.pos);
   }
   const def = requireTable(stmt.table, stmt.pos, cx);
   const match = compileMatch(stmt.table, stmt.alias, stmt.where, stmt.pos, cx);
-  const sets: Array<{ index: number; value: Compiled }> = [];
-  for (const s of stmt.set) {
-    if (s.columns.length !== 1) cx.fail('ERROR', 'row-value SET is not supported yet', s.pos);
-    const name = s.columns[0]!.toLowerCase();
-    let index = def.columns.findIndex((c) => c.name.toLowerCase() === name);
-    if (index < 0 && ['rowid', 'oid', '_rowid_'].includes(name) && def.rowidColumn < 0) index = -1;
-    else if (index < 0) cx.fail('NO_SUCH_COLUMN', `no such column: ${s.columns[0]}`, s.pos);
-    sets.push({ index: index < 0 ? -1 : index + 1, value: compileExpr(s.value, match.scope, cx) });
-  }
+  const sets = compileSets(stmt.set, def, match.scope, cx);
   const action = stmt.orConflict ?? 'ABORT';
   const setColumns = stmt.set.flatMap((x) => x.columns.map((c) => c.toLowerCase()));
+  const checks = compileChecks(def, cx);
+  const returning = compileReturning(stmt.returning, def, stmt.alias ?? stmt.table, cx);
   return {
+    columns: returning?.columns,
     async run(env) {
+      const rc: RowContext = { def, checks, action, run: env.run as DmlRun, upserts: [], setColumns };
       const rows = await match.collect(env);
       const local: Env = { rows: [null], outer: env.outer, agg: undefined, run: env.run };
       let affected = 0;
+      const out: Value[][] | undefined = returning ? [] : undefined;
       for (const rec of rows) {
         local.rows[0] = rec;
-        const next = rec.slice();
-        for (const s of sets) next[s.index < 0 ? 0 : s.index] = await s.value.fn(local);
-        if (await updateOne(def, rec, next, action, env.run as SelectRun, setColumns)) affected++;
+        const next = rec.slice(0, 1 + def.columns.length);
+        for (const s of sets) next[s.index] = await s.value.fn(local);
+        const done = await updateOne(rc, rec, next);
+        if (done) {
+          affected++;
+          if (out) out.push(await returning!.row(done, env));
+        }
       }
-      return { rowsAffected: affected };
+      return { rowsAffected: affected, rows: out };
     },
   };
 }
 
-async function updateOne(def: TableDef, rec: StoredRow, next: Value[], action: ConflictAction, run: SelectRun, setColumns: string[]): Promise<boolean> {
+async function updateOne(rc: RowContext, rec: StoredRow, next: Value[]): Promise<StoredRow | undefined> {
+  const { def, action, run } = rc;
   const txn = run.txn;
   const oldRowid = rec[0] as number | bigint;
   const before = columnsOf(def, rec);
   const row = columnsOf(def, next);
   prepareRow(def, row);
-  let rowid: number | bigint = def.rowidColumn >= 0 ? toRowid(row[def.rowidColumn] ?? oldRowid) : toRowid(next[0] ?? oldRowid);
+  const rowid: number | bigint = def.rowidColumn >= 0 ? toRowid(row[def.rowidColumn] ?? oldRowid) : toRowid(next[0] ?? oldRowid);
   if (def.rowidColumn >= 0) row[def.rowidColumn] = rowid;
+  if (!(await checkRow(def, rc.checks, [rowid, ...row], run, action))) return undefined;
   const oldKey = rowKey(def, oldRowid, before);
   const newKey = rowKey(def, rowid, row);
   if (newKey !== oldKey) {
     let clash = txn.getRow(def, newKey);
     if (clash instanceof Promise) clash = await clash;
     if (clash) {
-      if (action === 'IGNORE') return false;
+      if (action === 'IGNORE') return undefined;
       if (action !== 'REPLACE') throw uniqueError(def, def.primaryKey.length ? def.primaryKey : [def.rowidColumn]);
-      txn.deleteRow(def, clash[0] as number | bigint, columnsOf(def, clash));
+      await deleteOne(rc, clash, 0, false);
     }
   }
   for (let u = 0; u < def.uniques.length; u++) {
@@ -282,40 +553,155 @@ async function updateOne(def: TableDef, rec: StoredRow, next: Value[], action: C
     if (k === undefined || k === uniqueKey(def, u, before)) continue;
     const owner = await txn.uniqueOwner(def, u, k);
     if (owner === undefined || owner === oldRowid) continue;
-    if (action === 'IGNORE') return false;
+    if (action === 'IGNORE') return undefined;
     if (action !== 'REPLACE') throw uniqueError(def, def.uniques[u]!);
     const victim = await findByRowid(def, owner, txn);
-    if (victim) txn.deleteRow(def, owner, columnsOf(def, victim));
+    if (victim) await deleteOne(rc, victim, 0, false);
   }
   const images = { new: [rowid, ...row], old: rec };
-  if (def.triggers && !(await fireTriggers(def, 'UPDATE', 'BEFORE', images, run, setColumns))) return false;
+  if (def.triggers && !(await fireTriggers(def, 'UPDATE', 'BEFORE', images, run, rc.setColumns))) return undefined;
+  if (run.foreignKeys) await checkParentsExist(def, row, txn, before);
   if (newKey === oldKey && rowid === oldRowid) txn.updateRow(def, rowid, before, row);
   else {
     txn.deleteRow(def, oldRowid, before);
     txn.insertRow(def, rowid, row);
   }
-  if (def.triggers) await fireTriggers(def, 'UPDATE', 'AFTER', images, run, setColumns);
-  return true;
+  if (run.foreignKeys) await onParentChange(rc, [oldRowid, ...before], [rowid, ...row], 0);
+  if (def.triggers) await fireTriggers(def, 'UPDATE', 'AFTER', images, run, rc.setColumns);
+  return [rowid, ...row];
 }
 
 export function compileDelete(stmt: DeleteStmt, cx: PlanContext): DmlPlan {
-  if (stmt.returning || stmt.orderBy || stmt.limit || stmt.with) {
-    cx.fail('ERROR', 'DELETE with RETURNING, ORDER BY, LIMIT or WITH is not supported yet', stmt.pos);
+  if (stmt.with) cx = withContext(stmt.with, cx);
+  if (stmt.orderBy || stmt.limit) {
+    cx.fail('ERROR', 'DELETE with ORDER BY or LIMIT is not supported yet', stmt.pos);
   }
   const def = requireTable(stmt.table, stmt.pos, cx);
   const match = compileMatch(stmt.table, stmt.alias, stmt.where, stmt.pos, cx);
+  const returning = compileReturning(stmt.returning, def, stmt.alias ?? stmt.table, cx);
   return {
+    columns: returning?.columns,
     async run(env) {
-      const run = env.run as SelectRun;
+      const rc: RowContext = { def, checks: [], action: 'ABORT', run: env.run as DmlRun, upserts: [], setColumns: [] };
       const rows = await match.collect(env);
       let affected = 0;
+      const out: Value[][] | undefined = returning ? [] : undefined;
       for (const rec of rows) {
-        if (def.triggers && !(await fireTriggers(def, 'DELETE', 'BEFORE', { old: rec }, run))) continue;
-        run.txn.deleteRow(def, rec[0] as number | bigint, columnsOf(def, rec));
+        if (!(await deleteOne(rc, rec, 0))) continue;
         affected++;
-        if (def.triggers) await fireTriggers(def, 'DELETE', 'AFTER', { old: rec }, run);
+        if (out) out.push(await returning!.row(rec, env));
       }
-      return { rowsAffected: affected };
+      return { rowsAffected: affected, rows: out };
     },
   };
+}
+
+/**
+ * Delete one row with its foreign-key actions and (unless `fire` is false: a REPLACE conflict's
+ * victim, as SQLite without recursive_triggers) its triggers; false when a BEFORE trigger skipped it.
+ */
+async function deleteOne(rc: RowContext, rec: StoredRow, depth: number, fire = true): Promise<boolean> {
+  const { def, run } = rc;
+  if (fire && def.triggers && !(await fireTriggers(def, 'DELETE', 'BEFORE', { old: rec }, run))) return false;
+  const before = columnsOf(def, rec);
+  run.txn.deleteRow(def, rec[0] as number | bigint, before);
+  if (run.foreignKeys) await onParentChange(rc, [rec[0]!, ...before], undefined, depth);
+  if (fire && def.triggers) await fireTriggers(def, 'DELETE', 'AFTER', { old: rec }, run);
+  return true;
+}
+
+// --- foreign keys ---------------------------------------------------------------------------------
+
+function fkError(): DosqlError {
+  return new DosqlError('CONSTRAINT_FOREIGNKEY', 'FOREIGN KEY constraint failed');
+}
+
+/** Parent column indexes a foreign key refers to: the named columns, or the parent's PRIMARY KEY. */
+function parentColumns(fk: ForeignKey, parent: TableDef): number[] {
+  if (fk.parentColumns) {
+    return fk.parentColumns.map((n) => {
+      const i = parent.columns.findIndex((c) => c.name.toLowerCase() === n.toLowerCase());
+      if (i < 0) throw new DosqlError('ERROR', `foreign key mismatch - "${fk.parent}" referencing missing column ${n}`);
+      return i;
+    });
+  }
+  if (parent.rowidColumn >= 0) return [parent.rowidColumn];
+  if (parent.primaryKey.length) return parent.primaryKey;
+  throw new DosqlError('ERROR', `foreign key mismatch - referencing "${parent.name}", which has no PRIMARY KEY`);
+}
+
+/** Child rows must reference an existing parent row (unless a child column is NULL). */
+async function checkParentsExist(def: TableDef, row: Value[], txn: Txn, before?: Value[]): Promise<void> {
+  for (const fk of extrasOf(def).foreignKeys) {
+    const vals = fk.columns.map((i) => row[i]!);
+    if (vals.some((v) => v === null)) continue;
+    if (before && encodeKey(fk.columns.map((i) => before[i]!)) === encodeKey(vals)) continue;
+    const parent = txn.table(fk.parent);
+    if (!parent || parent.view) throw new DosqlError('ERROR', `no such table: ${fk.parent}`);
+    const pcols = parentColumns(fk, parent);
+    if (!(await parentExists(parent, pcols, vals, txn))) throw fkError();
+  }
+}
+
+async function parentExists(parent: TableDef, pcols: number[], vals: Value[], txn: Txn): Promise<boolean> {
+  const keyed = vals.map((v, i) => V.applyAffinity(v, parent.columns[pcols[i]!]!.affinity));
+  if (pcols.length === 1 && pcols[0] === parent.rowidColumn) {
+    if (!isInteger(keyed[0]!)) return false;
+    let r = txn.getRow(parent, rowKey(parent, keyed[0] as number | bigint, []));
+    if (r instanceof Promise) r = await r;
+    return r !== undefined;
+  }
+  const want = encodeKey(keyed);
+  for await (const rec of txn.scan(parent)) if (encodeKey(pcols.map((i) => rec[1 + i]!)) === want) return true;
+  return false;
+}
+
+/** Children of every table that references `def`, with the foreign key. */
+function childrenOf(def: TableDef, txn: Txn): Array<{ child: TableDef; fk: ForeignKey }> {
+  const out: Array<{ child: TableDef; fk: ForeignKey }> = [];
+  for (const t of txn.tableList()) {
+    if (t.view) continue;
+    for (const fk of extrasOf(t).foreignKeys) if (fk.parent.toLowerCase() === def.name.toLowerCase()) out.push({ child: t, fk });
+  }
+  return out;
+}
+
+/**
+ * A parent row was deleted (`next` undefined) or updated: apply each referencing foreign key's
+ * ON DELETE / ON UPDATE action to the child rows that referenced its old key.
+ */
+async function onParentChange(rc: RowContext, old: StoredRow, next: StoredRow | undefined, depth: number): Promise<void> {
+  if (depth > CASCADE_DEPTH_MAX) throw new DosqlError('LIMIT_EXCEEDED', `foreign key actions nested deeper than CASCADE_DEPTH_MAX (${CASCADE_DEPTH_MAX})`);
+  const txn = rc.run.txn;
+  for (const { child, fk } of childrenOf(rc.def, txn)) {
+    const pcols = parentColumns(fk, rc.def);
+    const oldVals = pcols.map((i) => old[1 + i]!);
+    if (oldVals.some((v) => v === null)) continue;
+    if (next && encodeKey(oldVals) === encodeKey(pcols.map((i) => next[1 + i]!))) continue;
+    const want = encodeKey(oldVals);
+    const matches: StoredRow[] = [];
+    for await (const rec of txn.scan(child)) {
+      const vals = fk.columns.map((i, n) => V.applyAffinity(rec[1 + i]!, rc.def.columns[pcols[n]!]!.affinity));
+      if (encodeKey(vals) === want) matches.push(rec.slice(0, 1 + child.columns.length));
+    }
+    if (!matches.length) continue;
+    const action = next ? fk.onUpdate : fk.onDelete;
+    const crc: RowContext = { def: child, checks: [], action: 'ABORT', run: rc.run, upserts: [], setColumns: fk.columns.map((i) => child.columns[i]!.name.toLowerCase()) };
+    if (action === 'CASCADE' && !next) {
+      for (const m of matches) await deleteOne(crc, m, depth + 1);
+    } else if (action === 'CASCADE' || action === 'SET NULL' || action === 'SET DEFAULT') {
+      const defaults = extrasOf(child).defaults;
+      for (const m of matches) {
+        const upd = m.slice();
+        fk.columns.forEach((ci, n) => {
+          const d = defaults[ci];
+          upd[1 + ci] = action === 'CASCADE' ? next![1 + pcols[n]!]! : action === 'SET NULL' || !d ? null : d.kind === 'literal' ? d.value : null;
+        });
+        await updateOne({ ...crc, checks: [] }, m, upd);
+      }
+    } else {
+      // RESTRICT and NO ACTION (checked at once here; see the module header).
+      throw fkError();
+    }
+  }
 }

@@ -46,7 +46,7 @@ type Undo =
   | { kind: 'create'; name: string }
   | { kind: 'drop'; def: TableDef }
   | { kind: 'alter'; id: number; prev: TableDef | undefined }
-  | { kind: 'recreate'; name: string; prev: TableDef };
+  | { kind: 'recreate'; name: string; prev: TableDef; renamed: string };
 
 export interface TxnMark {
   undo: number;
@@ -145,22 +145,28 @@ export class Txn {
     const created = this.created.get(key);
     if (created) return created;
     if (this.dropped.has(key)) return undefined;
+    // ALTER TABLE RENAME in this transaction: the new name finds the altered definition, the old
+    // one finds nothing.
+    for (const d of this.altered.values()) if (d.name.toLowerCase() === key) return d;
     const def = this.tables.catalog.table(name);
-    return def ? (this.altered.get(def.id) ?? def) : undefined;
+    if (def && this.altered.has(def.id)) return undefined;
+    return def;
   }
 
   /**
-   * Give a table a new definition (CREATE or DROP INDEX). Refused for a table this transaction
+   * Give a table a new definition (CREATE or DROP INDEX, triggers, ALTER TABLE). Refused for a table this transaction
    * already wrote to: its overlay was laid out for the old definition.
    */
   alterTable(def: TableDef): void {
-    if (this.overlays.has(def.id)) {
+    if (this.overlays.has(def.id) && !sameLayout(this.tableList().find((t) => t.id === def.id), def)) {
       throw new DosqlError('ERROR', `cannot change the indexes of ${def.name} after writing to it in the same transaction`);
     }
     const key = def.name.toLowerCase();
-    const created = this.created.get(key);
+    const created = [...this.created.values()].find((d) => d.id === def.id);
     if (created) {
-      this.undo.push({ kind: 'recreate', name: key, prev: created });
+      const oldKey = created.name.toLowerCase();
+      this.undo.push({ kind: 'recreate', name: oldKey, prev: created, renamed: key });
+      this.created.delete(oldKey);
       this.created.set(key, def);
     } else {
       this.undo.push({ kind: 'alter', id: def.id, prev: this.altered.get(def.id) });
@@ -369,6 +375,7 @@ export class Txn {
         else this.altered.delete(u.id);
         return;
       case 'recreate':
+        this.created.delete(u.renamed);
         this.created.set(u.name, u.prev);
         return;
       case 'create':
@@ -382,6 +389,13 @@ export class Txn {
       }
     }
   }
+}
+
+/** Definitions under which the same overlay stays valid (a rename, new SQL text or triggers). */
+function sameLayout(a: TableDef | undefined, b: TableDef): boolean {
+  if (!a) return false;
+  const shape = (d: TableDef): string => JSON.stringify([d.columns.length, d.rowidColumn, d.primaryKey, d.uniques, (d.indexes ?? []).map((x) => x.columns)]);
+  return shape(a) === shape(b);
 }
 
 export type Isolation = 'serializable' | 'snapshot';

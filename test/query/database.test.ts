@@ -143,3 +143,20 @@ describe('sqlite_schema', () => {
     await db.close();
   });
 });
+
+describe('SQLite key corner cases', () => {
+  it('keeps rows whose non-INTEGER PRIMARY KEY is NULL, each distinct', async () => {
+    const db = await Database.open();
+    await db.exec('CREATE TABLE t (a PRIMARY KEY, c); INSERT INTO t VALUES (NULL, 1); INSERT INTO t VALUES (NULL, 2); INSERT INTO t VALUES (3, 3)');
+    expect((await db.query('SELECT c FROM t ORDER BY c')).rows).toEqual([[1], [2], [3]]);
+    await expect(db.exec('INSERT INTO t VALUES (3, 4)')).rejects.toMatchObject({ code: 'CONSTRAINT_UNIQUE' });
+    await db.close();
+  });
+
+  it('treats a NATURAL JOIN without common columns as a cross join', async () => {
+    const db = await Database.open();
+    await db.exec('CREATE TABLE x (a); CREATE TABLE y (b); INSERT INTO x VALUES (1), (2); INSERT INTO y VALUES (5)');
+    expect((await db.query('SELECT * FROM x NATURAL JOIN y ORDER BY a')).rows).toEqual([[1, 5], [2, 5]]);
+    await db.close();
+  });
+});
