@@ -36,12 +36,16 @@ export interface AggSpec {
   star: boolean;
   distinct: boolean;
   filter?: Compiled;
+  /** `agg(x ORDER BY ...)`: the order the rows are fed to the aggregate in. */
+  orderBy?: Array<{ key: Compiled; desc: boolean; nullsFirst: boolean }>;
   pos: number;
 }
 
 /** A compiled subquery, run against the Env of the row that uses it. */
 export interface SubPlan {
   columnCount: number;
+  /** Affinity of each result column (a column reference's, or none), as SQLite gives subqueries. */
+  affinities?: Array<V.Affinity | undefined>;
   correlated: boolean;
   run(env: Env, limit?: number): Promise<Value[][]>;
 }
@@ -124,7 +128,7 @@ export function compileExpr(e: Expr, scope: Scope, ctx: CompileContext, depth = 
     case 'subquery': {
       const plan = ctx.compileSubquery(e.select, scope);
       if (plan.columnCount !== 1) ctx.fail('ERROR', `sub-select returns ${plan.columnCount} columns - expected 1`, e.pos);
-      return { fn: async (env) => (await runSub(plan, env, 1))[0]?.[0] ?? null, async: true };
+      return { fn: async (env) => (await runSub(plan, env, 1))[0]?.[0] ?? null, async: true, affinity: plan.affinities?.[0] };
     }
     case 'exists': {
       const plan = ctx.compileSubquery(e.select, scope);
@@ -238,7 +242,8 @@ function compileUnary(op: '-' | '+' | '~' | 'NOT', x: Compiled): Compiled {
     case '-':
       return lift([x], ([a]) => V.negate(a!));
     case '+':
-      return x;
+      // Unary + keeps the value but, as in SQLite, not the column's affinity.
+      return { ...x, affinity: undefined };
     case '~':
       return lift([x], ([a]) => V.bitNot(a!));
     case 'NOT':
@@ -324,7 +329,7 @@ function compileInSelect(x: Compiled, plan: SubPlan, negated: boolean, pos: numb
       if (a === null) return null;
       let sawNull = false;
       for (const row of rows) {
-        const r = cmp('=', a, x.affinity, row[0]!, undefined, x.collation);
+        const r = cmp('=', a, x.affinity, row[0]!, plan.affinities?.[0], x.collation);
         if (r === null) sawNull = true;
         else if (r === 1) return negated ? 0 : 1;
       }
@@ -444,6 +449,11 @@ function compileAggregateCall(e: FunctionExpr, name: string, scope: Scope, ctx: 
     star: e.star,
     distinct: e.distinct,
     filter: e.filter ? compileExpr(e.filter, scope, inner, depth + 1) : undefined,
+    orderBy: e.orderBy?.map((o) => ({
+      key: compileExpr(o.expr, scope, inner, depth + 1),
+      desc: o.direction === 'DESC',
+      nullsFirst: o.nulls ? o.nulls === 'FIRST' : o.direction !== 'DESC',
+    })),
     pos: e.pos,
   });
   return { fn: (env) => env.agg![slot] ?? null, async: false };

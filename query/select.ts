@@ -124,6 +124,7 @@ export function compileSelect(stmt: SelectStmt, parent: Scope | undefined, cx: P
   return {
     columns,
     columnCount: columns.length,
+    affinities: first.affinities,
     correlated,
     async run(env, cap) {
       let rows = await cores[0]!.run(env);
@@ -197,7 +198,8 @@ function compileCompoundOrder(terms: OrderingTerm[], columns: string[], cx: Plan
       collation = e.collation.toUpperCase() as V.Collation;
       e = e.operand;
     }
-    if (e.kind === 'literal' && typeof e.value === 'number' && Number.isInteger(e.value)) index = e.value - 1;
+    const position = termPosition(e);
+    if (position !== undefined) index = position - 1;
     else if (e.kind === 'column' && !e.table) index = columns.findIndex((c) => c.toLowerCase() === e.name.toLowerCase());
     if (index < 0 || index >= columns.length) {
       cx.fail('ERROR', `1st ORDER BY term does not match any column in the result set`, t.pos);
@@ -289,6 +291,7 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
   const plan: CorePlan = {
     columns: names,
     columnCount: width,
+    affinities: outputs.map((o) => o.affinity),
     correlated: false,
     async run(outer, cap) {
       const env: Env = { rows: new Array(slotCount).fill(null), outer, agg: undefined, run: outer!.run };
@@ -368,6 +371,8 @@ async function runGrouped(
     rows: Array<Value[] | null>;
     aggs: V.Aggregate[];
     seen: Array<Set<string> | undefined>;
+    /** For aggregates with their own ORDER BY: [sort keys, args] held until the group ends. */
+    held: Array<Array<[Value[], Value[]]> | undefined>;
   }
   const groups = new Map<string, Group>();
   await rowsOf(from, env, async () => {
@@ -377,7 +382,12 @@ async function runGrouped(
     const key = encodeKey(keyVals);
     let g = groups.get(key);
     if (!g) {
-      g = { rows: [], aggs: specs.map((s) => V.AGGREGATES[s.name]!()), seen: specs.map((s) => (s.distinct ? new Set() : undefined)) };
+      g = {
+        rows: [],
+        aggs: specs.map((s) => V.AGGREGATES[s.name]!()),
+        seen: specs.map((s) => (s.distinct ? new Set() : undefined)),
+        held: specs.map((s) => (s.orderBy ? [] : undefined)),
+      };
       groups.set(key, g);
     }
     // Bare columns in an aggregate query read the group's last row, as in SQLite.
@@ -393,15 +403,26 @@ async function runGrouped(
         if (g.seen[i]!.has(k)) continue;
         g.seen[i]!.add(k);
       }
-      g.aggs[i]!.step(args);
+      if (s.orderBy) {
+        const keys: Value[] = [];
+        for (const o of s.orderBy) keys.push(await o.key.fn(env));
+        g.held[i]!.push([keys, args]);
+      } else g.aggs[i]!.step(args);
     }
     return true;
   });
   if (groups.size === 0 && groupBy.length === 0) {
     // An aggregate over no rows still yields one row (count 0, sum NULL).
-    groups.set('', { rows: env.rows.map(() => null), aggs: specs.map((s) => V.AGGREGATES[s.name]!()), seen: [] });
+    groups.set('', { rows: env.rows.map(() => null), aggs: specs.map((s) => V.AGGREGATES[s.name]!()), seen: [], held: [] });
   }
   for (const g of groups.values()) {
+    g.held.forEach((held, i) => {
+      if (!held) return;
+      const terms = specs[i]!.orderBy!.map((o, index) => ({ index, desc: o.desc, nullsFirst: o.nullsFirst }));
+      const ordered = held.map(([keys, args]) => [...keys, args] as Value[]);
+      sortRows(ordered, terms);
+      for (const row of ordered) g.aggs[i]!.step(row[row.length - 1] as unknown as Value[]);
+    });
     env.rows = g.rows;
     env.agg = g.aggs.map((a) => a.final());
     if (having && V.isTruthy(await having.fn(env)) !== true) continue;
@@ -409,9 +430,26 @@ async function runGrouped(
   }
 }
 
+/**
+ * The result-column position a GROUP BY or ORDER BY term names, as SQLite reads it: an integer
+ * literal that fits 32 bits, possibly under unary + or - (a REAL like 1.0, or 1e18, is a constant).
+ */
+function termPosition(e: Expr): number | undefined {
+  let sign = 1;
+  for (let depth = 0; e.kind === 'unary' && (e.op === '+' || e.op === '-'); depth++) {
+    if (depth > 64) return undefined;
+    if (e.op === '-') sign = -sign;
+    e = e.operand;
+  }
+  if (e.kind !== 'literal' || typeof e.value !== 'number' || !Number.isSafeInteger(e.value)) return undefined;
+  const v = sign * e.value;
+  return v >= -2147483648 && v <= 2147483647 ? v : undefined;
+}
+
 function compileGroupTerm(e: Expr, cols: ExpandedColumn[], scope: Scope, cx: PlanContext): Compiled {
-  if (e.kind === 'literal' && typeof e.value === 'number' && Number.isInteger(e.value)) {
-    const i = e.value - 1;
+  const position = termPosition(e);
+  if (position !== undefined) {
+    const i = position - 1;
     if (i < 0 || i >= cols.length) cx.fail('ERROR', `GROUP BY term out of range - should be between 1 and ${cols.length}`, e.pos);
     return compileExpr(cols[i]!.expr, scope, cx);
   }
@@ -443,8 +481,9 @@ function compileOrder(
       e = e.operand;
     }
     const base = { desc: t.direction === 'DESC', nullsFirst: nullsFirst(t) };
-    if (e.kind === 'literal' && typeof e.value === 'number' && Number.isInteger(e.value)) {
-      const i = e.value - 1;
+    const position = termPosition(e);
+    if (position !== undefined) {
+      const i = position - 1;
       if (i < 0 || i >= cols.length) cx.fail('ERROR', `${ordinal(n + 1)} ORDER BY term out of range - should be between 1 and ${cols.length}`, e.pos);
       return { ...base, index: i, collation: collation ?? outputs[i]!.collation };
     }
@@ -903,7 +942,7 @@ function compileDerived(select: SelectStmt, alias: string | undefined, scope: Sc
     cx.fail('ERROR', `table ${alias ?? ''} has ${plan.columns.length} values for ${names.length} columns`, pos);
   }
   const columns = names ?? plan.columns;
-  const slot = addDerivedSource(scope, alias, columns);
+  const slot = addDerivedSource(scope, alias, columns, plan.affinities);
   return async (env, emit) => {
     for (const row of await plan.run(env.outer ?? env)) {
       env.rows[slot] = row;
@@ -914,14 +953,15 @@ function compileDerived(select: SelectStmt, alias: string | undefined, scope: Sc
 }
 
 /** A source for rows computed by a query (derived table, view, CTE); returns its slot. */
-function addDerivedSource(scope: Scope, alias: string | undefined, columns: string[]): number {
+function addDerivedSource(scope: Scope, alias: string | undefined, columns: string[], affinities?: Array<V.Affinity | undefined>): number {
   const slot = scope.slotCount;
   const lower = columns.map((c) => c.toLowerCase());
   scope.add({
     name: (alias ?? `subquery_${slot}`).toLowerCase(),
     columns: lower,
     displayNames: columns,
-    affinities: columns.map(() => undefined),
+    // A derived table's columns keep the affinity of the expressions they come from.
+    affinities: columns.map((_, i) => affinities?.[i]),
     collations: columns.map(() => undefined),
     slot,
     offset: 0,
@@ -1169,13 +1209,29 @@ function chooseAccess(def: TableDef, source: Source, scope: Scope, cx: PlanConte
     }
     return { kind: 'point', value: async (env) => keyValue(await c.fn(env), keyAffinity) };
   }
-  const indexes = (def.indexes ?? []).map((index) => ({ index, b: boundsFor(terms, columnMatcher(source, index.columns[0]!), source, bound) }));
+  const indexes = (def.indexes ?? [])
+    .map((index) => ({ index, b: boundsFor(terms, columnMatcher(source, index.columns[0]!), source, bound) }))
+    .filter(({ index, b }) => indexComparable(def.columns[index.columns[0]!]!.affinity, b, scope, cx));
   const byEq = indexes.find((x) => x.b.eq);
   if (byEq) return indexAccess(def, byEq.index, { lows: [{ e: byEq.b.eq!, inclusive: true }], highs: [{ e: byEq.b.eq!, inclusive: true }] }, scope, cx, '$=?');
   if (key && (key.lows.length || key.highs.length)) return { kind: 'range', range: rangeOf(key, keyAffinity, scope, cx), detail: boundsText(key) };
   const byRange = indexes.find((x) => x.b.lows.length || x.b.highs.length);
   if (byRange) return indexAccess(def, byRange.index, byRange.b, scope, cx, boundsText(byRange.b));
   return { kind: 'scan' };
+}
+
+/**
+ * Whether an index on a column of this affinity can serve these bounds. When the column is TEXT
+ * or BLOB (no affinity) and the other side has a numeric affinity, the comparison converts the
+ * column's values (text '0.0' equals 0), which an index ordered by stored values cannot follow.
+ */
+function indexComparable(column: V.Affinity, b: ColumnBounds, scope: Scope, cx: PlanContext): boolean {
+  if (column !== 'TEXT' && column !== 'BLOB') return true;
+  const probes = [b.eq, ...b.lows.map((x) => x.e), ...b.highs.map((x) => x.e)].filter((e): e is Expr => e !== undefined);
+  return probes.every((e) => {
+    const a = compileIndependent(e, scope, cx).affinity;
+    return a !== 'INTEGER' && a !== 'REAL' && a !== 'NUMERIC';
+  });
 }
 
 function keyMatcher(def: TableDef, source: Source, keyCol: number | 'rowid'): (e: Expr) => boolean {
