@@ -66,6 +66,15 @@ export class Catalog {
     return undefined;
   }
 
+  /** The definition of table `id` in force at `lsn`, if the table existed then. */
+  definitionAt(id: number, lsn: Lsn): TableDef | undefined {
+    for (let i = this.versions.length - 1; i >= 0; i--) {
+      const v = this.versions[i]!;
+      if (v.def.id === id && v.fromLsn <= lsn && (v.toLsn === undefined || lsn < v.toLsn)) return v.def;
+    }
+    return undefined;
+  }
+
   /** The table of this name as it was at `lsn` (after applying the transaction committed there). */
   tableAt(name: string, lsn: Lsn): TableDef | undefined {
     const key = name.toLowerCase();

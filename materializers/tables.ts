@@ -159,10 +159,9 @@ export class TableStore implements Materializer {
   /** The version of the row under `key` that was current at `lsn` (current-record layout). */
   async getAsOf(def: TableDef, key: string, lsn: Lsn): Promise<Value[] | undefined> {
     const t = this.table(def.id);
-    const from = def.columns.length + 1;
     const cur = await t.rows.get(key);
-    if (cur && toLsn(cur[from]!) <= lsn) return cur;
-    return firstVisible(t.history, key, lsn, from);
+    if (cur && currentFrom(cur) <= lsn) return cur;
+    return firstVisible(t.history, key, lsn);
   }
 
   /** Rows of a key range as they were at `lsn`, in key order. */
@@ -173,8 +172,7 @@ export class TableStore implements Materializer {
   /** `scanAsOf` with each row's key. */
   scanAsOfEntries(def: TableDef, range: KeyRange, lsn: Lsn): AsyncGenerator<[string, Value[]]> {
     const t = this.table(def.id);
-    const from = def.columns.length + 1;
-    return mergeByKey(filterVisible(t.rows.scan(range), from, lsn), visibleHistory(t.history, range, lsn, from));
+    return mergeByKey(filterVisible(t.rows.scan(range), lsn), visibleHistory(t.history, range, lsn));
   }
 
   // --- concurrent transactions -------------------------------------------------------------------
@@ -259,9 +257,7 @@ export class TableStore implements Materializer {
    */
   async *versions(def: TableDef, range: KeyRange, fromLsn: Lsn, to: Lsn): AsyncGenerator<Value[]> {
     const t = this.table(def.id);
-    const from = def.columns.length + 1;
-    const overlaps = (rec: Value[]): boolean =>
-      toLsn(rec[from]!) <= to && (rec[from + 2] === null || toLsn(rec[from + 2]!) > fromLsn);
+    const overlaps = (rec: Value[]): boolean => historyFrom(rec) <= to && (rec[rec.length - 2] === null || historyTo(rec) > fromLsn);
     const hist = historyRange(t.history, range);
     const cur = mapKeys(t.rows.scan(range), (k) => k + HISTORY_KEY_END, (v) => [...v, null, null]);
     for await (const [, rec] of mergeByKey(hist, cur)) if (overlaps(rec)) yield rec;
@@ -413,7 +409,7 @@ export class TableStore implements Materializer {
     for (const [i, , past] of build) {
       for await (const [hk, rec] of t.history.scan()) {
         const key = hk.slice(0, -LSN_SUFFIX_CHARS);
-        await past.put(indexKey(def.indexes![i]!, rec.slice(1, 1 + w), key) + hk.slice(-LSN_SUFFIX_CHARS), [key, rec[w + 3]!]);
+        await past.put(indexKey(def.indexes![i]!, rec.slice(1, 1 + w), key) + hk.slice(-LSN_SUFFIX_CHARS), [key, rec[rec.length - 2]!]);
       }
     }
     for await (const [key, rec] of t.rows.scan()) {
@@ -435,12 +431,11 @@ export class TableStore implements Materializer {
     const i = (def.indexes ?? []).findIndex((x) => x.name.toLowerCase() === name.toLowerCase());
     assert(i >= 0, `no index ${name}`);
     const t = this.table(def.id);
-    const from = def.columns.length + 1;
     const keys: string[] = [];
     for await (const [, v] of t.indexes[i]!.scan(range)) keys.push(v[0] as string);
     for (const key of keys) {
       const cur = await t.rows.get(key);
-      if (cur && toLsn(cur[from]!) <= lsn) yield cur;
+      if (cur && currentFrom(cur) <= lsn) yield cur;
     }
     const past: Array<[string, bigint]> = [];
     for await (const [, v] of t.indexHistory[i]!.scan(range)) {
@@ -449,7 +444,7 @@ export class TableStore implements Materializer {
     }
     for (const [key, to] of past) {
       const rec = await t.history.get(historyKey(key, to));
-      if (rec && toLsn(rec[from]!) <= lsn) yield rec.slice(0, from + 2);
+      if (rec && historyFrom(rec) <= lsn) yield historyAsCurrent(rec);
     }
   }
 
@@ -505,15 +500,34 @@ function ceiling(history: BTree, lo: string): [string, Value[]] | undefined | Pr
 }
 
 /** The version of `key` visible at `lsn` in history: the first ending after `lsn`, if begun by then. */
-async function firstVisible(history: BTree, key: string, lsn: Lsn, from: number): Promise<Value[] | undefined> {
+/**
+ * Version fields sit at the end of a stored record ([..., fromLsn, fromHlc] for current rows,
+ * [..., fromLsn, fromHlc, toLsn, toHlc] in history), so records written under an older definition
+ * of the table (before ADD or DROP COLUMN) are read the same way.
+ */
+function currentFrom(rec: Value[]): bigint {
+  return toLsn(rec[rec.length - 2]!);
+}
+function historyFrom(rec: Value[]): bigint {
+  return toLsn(rec[rec.length - 4]!);
+}
+function historyTo(rec: Value[]): bigint {
+  return toLsn(rec[rec.length - 2]!);
+}
+/** A history record in the current-record layout (its ending fields dropped). */
+function historyAsCurrent(rec: Value[]): Value[] {
+  return rec.slice(0, rec.length - 2);
+}
+
+async function firstVisible(history: BTree, key: string, lsn: Lsn): Promise<Value[] | undefined> {
   let e = ceiling(history, historyKey(key, lsn + 1n));
   if (e instanceof Promise) e = await e;
   if (!e || e[0].length !== key.length + LSN_SUFFIX_CHARS || !e[0].startsWith(key)) return undefined;
-  return toLsn(e[1][from]!) <= lsn ? e[1].slice(0, from + 2) : undefined;
+  return historyFrom(e[1]) <= lsn ? historyAsCurrent(e[1]) : undefined;
 }
 
-async function* filterVisible(rows: AsyncIterable<[string, Value[]]>, from: number, lsn: Lsn): AsyncGenerator<[string, Value[]]> {
-  for await (const e of rows) if (toLsn(e[1][from]!) <= lsn) yield e;
+async function* filterVisible(rows: AsyncIterable<[string, Value[]]>, lsn: Lsn): AsyncGenerator<[string, Value[]]> {
+  for await (const e of rows) if (currentFrom(e[1]) <= lsn) yield e;
 }
 
 /**
@@ -521,7 +535,7 @@ async function* filterVisible(rows: AsyncIterable<[string, Value[]]>, from: numb
  * seek to its first history entry and at most one more to its version at `lsn`, so a row with
  * thousands of versions costs what a row with one does. Seeks on cached pages do not await.
  */
-async function* visibleHistory(history: BTree, range: KeyRange, lsn: Lsn, from: number): AsyncGenerator<[string, Value[]]> {
+async function* visibleHistory(history: BTree, range: KeyRange, lsn: Lsn): AsyncGenerator<[string, Value[]]> {
   let lo = range.lo === undefined ? '' : range.loInclusive === false ? range.lo + HISTORY_KEY_END : range.lo;
   for (let rows = 0; rows < Number.MAX_SAFE_INTEGER; rows++) {
     let first = ceiling(history, lo);
@@ -529,7 +543,7 @@ async function* visibleHistory(history: BTree, range: KeyRange, lsn: Lsn, from: 
     if (!first) return;
     const key = first[0].slice(0, -LSN_SUFFIX_CHARS);
     if (!belowHi(key, range)) return;
-    const v = toLsn(first[1][from + 2]!) > lsn ? (toLsn(first[1][from]!) <= lsn ? first[1].slice(0, from + 2) : undefined) : await firstVisible(history, key, lsn, from);
+    const v = historyTo(first[1]) > lsn ? (historyFrom(first[1]) <= lsn ? historyAsCurrent(first[1]) : undefined) : await firstVisible(history, key, lsn);
     if (v) yield [key, v];
     lo = key + HISTORY_KEY_END;
   }

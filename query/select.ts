@@ -28,7 +28,7 @@ import { compileExpr, type AggSpec, type CompileContext, type Compiled, type Sub
 import { Scope, type Env, type RunContext, type Source } from './scope.js';
 import { WindowSet, evaluateWindows, type Snapshot } from './window.js';
 import type { KeyRange, Txn } from './txn.js';
-import { PERIOD_COLUMNS, compileSystemTime, periodRow, type TimeSpec } from './temporal.js';
+import { PERIOD_COLUMNS, compileSystemTime, inLayout, periodRow, type TimeSpec } from './temporal.js';
 import * as V from './values/index.js';
 
 /** Planning needs the table definitions visible to the statement. */
@@ -851,6 +851,10 @@ async function scanIndex(def: TableDef, access: Extract<Access, { kind: 'index' 
 /** A table reference reading the past: versioned reads that bypass the transaction's overlay. */
 async function readPast(def: TableDef, access: Access, time: TimeSpec, env: Env, slot: number, emit: Emit): Promise<boolean> {
   const store = (env.run as SelectRun).txn.store;
+  // Rows visible at an LSN have the column layout of the definition in force then.
+  const pastDef = time.kind === 'as_of' ? store.catalog.definitionAt(def.id, time.lsn) : undefined;
+  const layout = (rec: Value[]): Value[] => inLayout(def, pastDef, rec);
+  const versionLayout = (rec: Value[]): Value[] => inLayout(def, store.catalog.definitionAt(def.id, BigInt(rec[rec.length - 4] as number | bigint)), rec);
   let range: KeyRange | undefined = {};
   if (access.kind === 'point') {
     let v = access.value(env);
@@ -860,7 +864,7 @@ async function readPast(def: TableDef, access: Access, time: TimeSpec, env: Env,
     if (time.kind === 'as_of') {
       const row = await store.getAsOf(def, key, time.lsn);
       if (!row) return true;
-      env.rows[slot] = row;
+      env.rows[slot] = layout(row);
       return emit();
     }
     range = { lo: key, hi: key };
@@ -870,7 +874,7 @@ async function readPast(def: TableDef, access: Access, time: TimeSpec, env: Env,
     const r = await access.range(env);
     if (r === undefined) return true;
     for await (const rec of store.indexScanAsOf(def, access.index.name, r, time.lsn)) {
-      env.rows[slot] = rec;
+      env.rows[slot] = layout(rec);
       if ((await emit()) === false) return false;
     }
     return true;
@@ -878,7 +882,7 @@ async function readPast(def: TableDef, access: Access, time: TimeSpec, env: Env,
   if (range === undefined) return true;
   const rows = time.kind === 'as_of' ? store.scanAsOf(def, range, time.lsn) : store.versions(def, range, time.from, time.to);
   for await (const rec of rows) {
-    env.rows[slot] = time.kind === 'as_of' ? rec : periodRow(def, rec);
+    env.rows[slot] = time.kind === 'as_of' ? layout(rec) : periodRow(def, versionLayout(rec));
     if ((await emit()) === false) return false;
   }
   return true;

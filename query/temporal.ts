@@ -77,12 +77,27 @@ export function timestampMs(v: unknown): number {
 
 /** A stored version `[rowid, ...columns, from, fromHlc, to, toHlc]` as a row with period columns. */
 export function periodRow(def: TableDef, rec: Value[]): Value[] {
-  const from = def.columns.length + 1;
-  const out = rec.slice(0, from);
-  const fromHlc = rec[from + 1];
-  const toHlc = rec[from + 3];
-  out.push(rec[from]!, rec[from + 2] ?? null, iso(fromHlc ?? null), iso(toHlc ?? null));
+  // The four version fields end the record, whatever the layout of the columns before them.
+  const from = rec.length - 4;
+  const out = rec.slice(0, def.columns.length + 1);
+  out.push(rec[from]!, rec[from + 2] ?? null, iso(rec[from + 1] ?? null), iso(rec[from + 3] ?? null));
   return out;
+}
+
+/**
+ * A record written under an older definition of the table (before ADD or DROP COLUMN) in the
+ * current one's column layout: columns matched by name, a renamed one by position; columns that
+ * did not exist then read NULL; the version fields after them are kept as they are.
+ */
+export function inLayout(def: TableDef, past: TableDef | undefined, rec: Value[]): Value[] {
+  if (!past || past.columns === def.columns) return rec;
+  const n = past.columns.length;
+  const at = def.columns.map((c) => past.columns.findIndex((p) => p.name.toLowerCase() === c.name.toLowerCase()));
+  // A column not found by name takes its position's value when no other column claimed it
+  // (RENAME COLUMN keeps positions); otherwise it did not exist then and reads NULL.
+  const claimed = new Set(at.filter((j) => j >= 0));
+  const mapped = at.map((j, i) => (j >= 0 ? j : i < n && !claimed.has(i) ? i : -1));
+  return [rec[0]!, ...mapped.map((j) => (j >= 0 ? (rec[1 + j] ?? null) : null)), ...rec.slice(1 + n)];
 }
 
 function iso(h: Value): Value {

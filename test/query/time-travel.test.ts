@@ -184,3 +184,21 @@ describe('retention window', () => {
     await db.close();
   });
 });
+
+describe('time travel across ALTER TABLE', () => {
+  it('reads past rows in the layout of their time, shown in the current columns', async () => {
+    const db = await Database.open();
+    await db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b INTEGER); INSERT INTO t VALUES (1, 'x', 10), (2, 'y', 20)");
+    const before = db.lsn;
+    await db.exec('ALTER TABLE t ADD COLUMN c INTEGER DEFAULT 7');
+    await db.exec('UPDATE t SET c = 8 WHERE id = 2');
+    const added = db.lsn;
+    await db.exec('ALTER TABLE t DROP COLUMN a');
+    expect((await db.query('SELECT * FROM t ORDER BY id', [], { asOf: { lsn: before } })).rows).toEqual([[1, 10, null], [2, 20, null]]);
+    expect((await db.query('SELECT * FROM t ORDER BY id', [], { asOf: { lsn: added } })).rows).toEqual([[1, 10, 7], [2, 20, 8]]);
+    expect((await db.query('SELECT * FROM t ORDER BY id')).rows).toEqual([[1, 10, 7], [2, 20, 8]]);
+    const all = await db.query('SELECT id, b, c, _valid_from_lsn FROM t FOR SYSTEM_TIME ALL WHERE id = 2 ORDER BY _valid_from_lsn');
+    expect(all.rows.map((r) => [r[1], r[2]])).toEqual([[20, null], [20, 7], [20, 8], [20, 8]]);
+    await db.close();
+  });
+});
