@@ -13,57 +13,21 @@
  * for acks before reading further; nothing is buffered for a slow consumer, and writers never
  * wait for one: events are read from the log on demand.
  */
+import type { ChangeBatchWire, ChangeEventWire, ChangeTransactionWire, DebeziumEventWire } from '../base/api.js';
 import { DosqlError } from '../base/errors.js';
 import { toSqlValue, type SqlValue, type Value } from '../base/values.js';
 import { hlcPhysicalMs } from '../log/hlc.js';
 import type { ChangeOperation, SlotRecord } from '../log/slots.js';
 import type { Change, CommittedTxn, TableDef } from '../log/types.js';
 
-export interface ChangeEvent {
-  /** Stable across redeliveries: the LSN of the change record, in decimal. */
-  id: string;
-  operation: ChangeOperation;
-  table: string;
-  /** LSN of the change record. */
-  lsn: bigint;
-  txnId: bigint;
-  /** Commit time, ISO-8601 UTC. */
-  timestamp: string;
-  /** Commit time as the HLC. */
-  hlc: bigint;
-  /** The row's key: its PRIMARY KEY columns, or `{ rowid }`. */
-  key: Record<string, SqlValue>;
-  /** Row before the change (UPDATE, DELETE). */
-  before?: Record<string, SqlValue>;
-  /** Row after the change (INSERT, UPDATE). */
-  after?: Record<string, SqlValue>;
-}
-
-/** The same change in a Debezium-style envelope. */
-export interface DebeziumEvent {
-  id: string;
-  op: 'c' | 'u' | 'd';
-  before: Record<string, SqlValue> | null;
-  after: Record<string, SqlValue> | null;
-  source: { lsn: string; txId: string; ts_ms: number; table: string; connector: 'dosql' };
-}
-
-export interface ChangeTransaction {
-  txnId: bigint;
-  /** The transaction's commit LSN: acknowledge it once its events are stored. */
-  commitLsn: bigint;
-  timestamp: string;
-  hlc: bigint;
-  /** Number of events below (after the slot's filters); a transaction is never split. */
-  eventCount: number;
-  events: Array<ChangeEvent | DebeziumEvent>;
-}
-
-export interface ChangeBatch {
-  transactions: ChangeTransaction[];
-  /** Commit LSN up to which the log was read (acking it also skips filtered-out commits). */
-  position: bigint;
-}
+/**
+ * The event shapes are defined once, in base/api.ts, because the remote client shares them:
+ * a change event, its Debezium-style envelope, a whole transaction, and a read's batch.
+ */
+export type ChangeEvent = ChangeEventWire;
+export type DebeziumEvent = DebeziumEventWire;
+export type ChangeTransaction = ChangeTransactionWire;
+export type ChangeBatch = ChangeBatchWire;
 
 const OPERATION: Record<'insert' | 'update' | 'delete', ChangeOperation> = { insert: 'INSERT', update: 'UPDATE', delete: 'DELETE' };
 
