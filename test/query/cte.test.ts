@@ -4,9 +4,8 @@
  * with UNION and UNION ALL, ORDER BY (queue order) and LIMIT inside the recursive CTE; and the
  * recursion bound.
  */
-import BetterSqlite3 from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Database } from '../../index.js';
+import { describe, expect, it } from 'vitest';
+import { sqlitePair } from '../support/sqlite-pair.js';
 import { DosqlError } from '../../base/errors.js';
 
 const SETUP = [
@@ -56,46 +55,33 @@ const ERRORS = [
 ];
 
 describe('WITH and WITH RECURSIVE match SQLite', () => {
-  let db: Database;
-  let ref: BetterSqlite3.Database;
-  beforeAll(async () => {
-    db = await Database.open();
-    ref = new BetterSqlite3(':memory:');
-    for (const s of SETUP) {
-      await db.exec(s);
-      ref.exec(s);
-    }
-  });
-  afterAll(async () => {
-    await db.close();
-    ref.close();
-  });
+  const pair = sqlitePair(SETUP);
 
   for (const q of QUERIES) {
     it(q, async () => {
-      const expected = ref.prepare(q).raw().all();
-      const got = (await db.query(q)).rows;
+      const expected = pair.ref.prepare(q).raw().all();
+      const got = (await pair.db.query(q)).rows;
       expect(got).toEqual(expected);
     });
   }
 
   for (const q of ERRORS) {
     it(`rejects: ${q}`, async () => {
-      expect(() => ref.prepare(q).raw().all()).toThrow();
-      await expect(db.query(q)).rejects.toThrow(DosqlError);
+      expect(() => pair.ref.prepare(q).raw().all()).toThrow();
+      await expect(pair.db.query(q)).rejects.toThrow(DosqlError);
     });
   }
 
   it('feeds INSERT ... SELECT through a WITH on the inner select', async () => {
     const q = 'INSERT INTO dest SELECT * FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4) SELECT x FROM c)';
-    ref.exec(q);
-    await db.exec(q);
-    expect((await db.query('SELECT x FROM dest ORDER BY x')).rows).toEqual(ref.prepare('SELECT x FROM dest ORDER BY x').raw().all());
+    pair.ref.exec(q);
+    await pair.db.exec(q);
+    expect((await pair.db.query('SELECT x FROM dest ORDER BY x')).rows).toEqual(pair.ref.prepare('SELECT x FROM dest ORDER BY x').raw().all());
   });
 
   // The CTE_RECURSION_ROWS_MAX bound (10M rows) itself takes too long to reach in a unit test.
   it('stops an unbounded recursion early under an outer LIMIT', async () => {
-    const r = await db.query('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c LIMIT 3');
+    const r = await pair.db.query('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c LIMIT 3');
     expect(r.rows).toEqual([[1], [2], [3]]);
   });
 });

@@ -3,9 +3,8 @@
  * of both sides for FULL) come out null-extended, with ON, USING and NATURAL, NULL join keys,
  * empty sides, WHERE over the null-extended columns, and mixes with LEFT and inner joins.
  */
-import BetterSqlite3 from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Database } from '../../index.js';
+import { describe, expect, it } from 'vitest';
+import { sqlitePair } from '../support/sqlite-pair.js';
 
 const SETUP = [
   'CREATE TABLE l (id INTEGER PRIMARY KEY, k INTEGER, v TEXT)',
@@ -51,25 +50,12 @@ function sorted(rows: unknown[][]): string[] {
 }
 
 describe('RIGHT and FULL joins match SQLite', () => {
-  let db: Database;
-  let ref: BetterSqlite3.Database;
-  beforeAll(async () => {
-    db = await Database.open();
-    ref = new BetterSqlite3(':memory:');
-    for (const s of SETUP) {
-      await db.exec(s);
-      ref.exec(s);
-    }
-  });
-  afterAll(async () => {
-    await db.close();
-    ref.close();
-  });
+  const pair = sqlitePair(SETUP);
 
   for (const q of QUERIES) {
     it(q, async () => {
-      const expected = ref.prepare(q).raw().all() as unknown[][];
-      const got = await db.query(q);
+      const expected = pair.ref.prepare(q).raw().all() as unknown[][];
+      const got = await pair.db.query(q);
       expect(got.columns.length).toBe(expected[0]?.length ?? got.columns.length);
       if (/ORDER BY/.test(q)) expect(got.rows).toEqual(expected);
       else expect(sorted(got.rows)).toEqual(sorted(expected));

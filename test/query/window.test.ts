@@ -3,9 +3,8 @@
  * ties, value functions, aggregates over ROWS, RANGE and GROUPS frames with EXCLUDE, NULLs in
  * PARTITION BY and ORDER BY, named windows, and windows over grouped results.
  */
-import BetterSqlite3 from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Database } from '../../index.js';
+import { describe, expect, it } from 'vitest';
+import { sqlitePair } from '../support/sqlite-pair.js';
 import { rng } from '../support/random.js';
 
 const SETUP = [
@@ -78,25 +77,12 @@ const ERRORS = [
 ];
 
 describe('window functions match SQLite', () => {
-  let db: Database;
-  let ref: BetterSqlite3.Database;
-  beforeAll(async () => {
-    db = await Database.open();
-    ref = new BetterSqlite3(':memory:');
-    for (const s of SETUP) {
-      await db.exec(s);
-      ref.exec(s);
-    }
-  });
-  afterAll(async () => {
-    await db.close();
-    ref.close();
-  });
+  const pair = sqlitePair(SETUP);
 
   for (const q of QUERIES) {
     it(q, async () => {
-      const expected = ref.prepare(q).raw().all();
-      const got = (await db.query(q)).rows;
+      const expected = pair.ref.prepare(q).raw().all();
+      const got = (await pair.db.query(q)).rows;
       expect(got).toEqual(expected);
     });
   }
@@ -124,20 +110,20 @@ describe('window functions match SQLite', () => {
       const q = `SELECT id, ${r.pick(funcs)} OVER (${parts.join(' ')}) FROM t ORDER BY id`;
       let expected: unknown;
       try {
-        expected = ref.prepare(q).raw().all();
+        expected = pair.ref.prepare(q).raw().all();
       } catch {
-        await expect(db.query(q), `seed ${seed}: ${q}`).rejects.toThrow();
+        await expect(pair.db.query(q), `seed ${seed}: ${q}`).rejects.toThrow();
         continue;
       }
-      const got = await db.query(q).catch((e: Error) => e.message);
+      const got = await pair.db.query(q).catch((e: Error) => e.message);
       expect(got instanceof Object && 'rows' in got ? got.rows : got, `seed ${seed}: ${q}`).toEqual(expected);
     }
   });
 
   for (const q of ERRORS) {
     it(`rejects: ${q}`, async () => {
-      expect(() => ref.prepare(q).raw().all()).toThrow();
-      await expect(db.query(q)).rejects.toThrow();
+      expect(() => pair.ref.prepare(q).raw().all()).toThrow();
+      await expect(pair.db.query(q)).rejects.toThrow();
     });
   }
 });
