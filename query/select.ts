@@ -174,19 +174,7 @@ interface SortTerm {
 }
 
 function sortRows(rows: Value[][], terms: SortTerm[]): void {
-  rows.sort((a, b) => {
-    for (const t of terms) {
-      const x = a[t.index]!;
-      const y = b[t.index]!;
-      if (x === null || y === null) {
-        if (x === y) continue;
-        return (x === null) === t.nullsFirst ? -1 : 1;
-      }
-      const c = V.compareValues(x, y, t.collation);
-      if (c !== 0) return t.desc ? -c : c;
-    }
-    return 0;
-  });
+  rows.sort((a, b) => compareRows(a, b, terms));
 }
 
 function compileCompoundOrder(terms: OrderingTerm[], columns: string[], cx: PlanContext): SortTerm[] {
