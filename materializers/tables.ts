@@ -37,6 +37,7 @@ import type { Change, CommittedTxn, IndexDef, Lsn, TableDef } from '../log/types
 import { BTree, NOT_CACHED, PageStore, encodeKey, encodeRowidKey } from './btree/index.js';
 import { Catalog, type CatalogState } from './catalog.js';
 import type { Materializer } from './types.js';
+import { countDeletedPrefixes, countInsertedPrefixes, emptyDistinct, needsReplan, type TableStats } from './stats.js';
 
 /**
  * Store keys of the two checkpoint slots. Checkpoints alternate between them and each record
@@ -68,6 +69,12 @@ export interface TableTrees {
   indexHistory: BTree[];
   /** Largest rowid ever stored (SQLite picks max + 1 for the next insert); 0 when empty. */
   maxRowid: number | bigint;
+  /** Rows in `rows` (planner statistics, see stats.ts). */
+  rowCount: number;
+  /** Row count the cached plans were made with; `statsVersion` moves when it drifts. */
+  plannedRows: number;
+  /** Per index, same order: distinct values of each prefix of its columns; undefined if unknown. */
+  indexDistinct: Array<number[] | undefined>;
 }
 
 interface MetaRecord {
@@ -78,7 +85,7 @@ interface MetaRecord {
   catalog: CatalogState;
   /** Root of the tree of catalog versions (position -> [packed version]); see checkpoint. */
   catalogRoot?: number;
-  tables: Array<{ id: number; root: number; history: number; uniques: number[]; indexes?: number[]; indexHistory?: number[]; maxRowid: number | bigint }>;
+  tables: Array<{ id: number; root: number; history: number; uniques: number[]; indexes?: number[]; indexHistory?: number[]; maxRowid: number | bigint; rowCount?: number; indexDistinct?: Array<number[] | null> }>;
 }
 
 export class TableStore implements Materializer {
@@ -126,6 +133,9 @@ export class TableStore implements Materializer {
         indexes: (t.indexes ?? []).map((r) => BTree.open(pages, r)),
         indexHistory: (t.indexHistory ?? []).map((r) => BTree.open(pages, r)),
         maxRowid: t.maxRowid,
+        rowCount: t.rowCount ?? -1,
+        plannedRows: t.rowCount ?? 0,
+        indexDistinct: (t.indexes ?? []).map((_, i) => t.indexDistinct?.[i] ?? undefined),
       });
     }
   }
@@ -144,7 +154,35 @@ export class TableStore implements Materializer {
     const pages = new PageStore(store, { prefix: PAGE_PREFIX, nextPageId: meta?.nextPageId, cacheBytesMax: options.cacheBytesMax });
     // Pages written by a checkpoint that crashed before its meta record are garbage.
     await pages.sweepOrphans();
-    return new TableStore(pages, meta, slot, await loadCatalog(pages, meta));
+    const tables = new TableStore(pages, meta, slot, await loadCatalog(pages, meta));
+    // Checkpoints from before statistics carry no row count; the tree's root has it.
+    for (const t of tables.trees.values()) if (t.rowCount < 0) t.rowCount = t.plannedRows = await t.rows.count();
+    return tables;
+  }
+
+  /**
+   * Moves whenever some table's row count drifted a factor from what plans were made with
+   * (stats.ts): cached plans compiled before are recompiled.
+   */
+  statsVersion = 0;
+
+  /** Statistics of a committed table for the planner; undefined for a table without trees. */
+  stats(def: TableDef): TableStats | undefined {
+    const t = this.trees.get(def.id);
+    const committed = this.catalog.tableById(def.id);
+    if (!t || !committed) return undefined;
+    const indexDistinct = new Map<string, readonly number[] | undefined>();
+    (committed.indexes ?? []).forEach((x, i) => indexDistinct.set(x.name.toLowerCase(), t.indexDistinct[i]));
+    return { rows: t.rowCount, indexDistinct };
+  }
+
+  private countRows(t: TableTrees, delta: number): void {
+    t.rowCount += delta;
+    assert(t.rowCount >= 0, 'row count below zero');
+    if (needsReplan(t.rowCount, t.plannedRows)) {
+      t.plannedRows = t.rowCount;
+      this.statsVersion++;
+    }
   }
 
   /** The trees of a current table; throws if the table has none (a bug, not user input). */
@@ -292,6 +330,8 @@ export class TableStore implements Materializer {
         indexes: t.indexes.map((x) => x.rootId),
         indexHistory: t.indexHistory.map((x) => x.rootId),
         maxRowid: t.maxRowid,
+        rowCount: t.rowCount,
+        indexDistinct: t.indexDistinct.map((d) => d ?? null),
       })),
     };
     await this.pages.flush(encodeMeta(meta), META_KEYS[this.nextSlot]!, { retainRetired: this.retainPages });
@@ -311,6 +351,9 @@ export class TableStore implements Materializer {
           indexes: (c.table.indexes ?? []).map(() => BTree.create(this.pages)),
           indexHistory: (c.table.indexes ?? []).map(() => BTree.create(this.pages)),
           maxRowid: 0,
+          rowCount: 0,
+          plannedRows: 0,
+          indexDistinct: (c.table.indexes ?? []).map(emptyDistinct),
         });
         return;
       case 'drop_table': {
@@ -344,6 +387,7 @@ export class TableStore implements Materializer {
     const def = this.def(tableId);
     const t = this.table(tableId);
     if (rowid > t.maxRowid) t.maxRowid = rowid;
+    this.countRows(t, 1);
     const stored = [rowid, ...row, version[0], version[1]];
     const key = rowKey(def, rowid, row);
     const pending = t.rows.put(key, stored);
@@ -357,7 +401,7 @@ export class TableStore implements Materializer {
       if (k !== undefined) await t.uniques[i]!.put(k, [rowid]);
     }
     const indexes = def.indexes ?? [];
-    for (let i = 0; i < indexes.length; i++) await t.indexes[i]!.put(indexKey(indexes[i]!, row, key), [key]);
+    for (let i = 0; i < indexes.length; i++) await putIndexEntry(t, i, indexes[i]!, row, key);
   }
 
   /**
@@ -368,9 +412,10 @@ export class TableStore implements Materializer {
     const t = this.table(def.id);
     const old = this.def(def.id);
     this.catalog.replace(def, lsn);
-    const oldIndexes = new Map((old.indexes ?? []).map((x, i) => [x.name.toLowerCase(), [t.indexes[i]!, t.indexHistory[i]!] as const]));
+    const oldIndexes = new Map((old.indexes ?? []).map((x, i) => [x.name.toLowerCase(), [t.indexes[i]!, t.indexHistory[i]!, t.indexDistinct[i]] as const]));
     const indexes: BTree[] = [];
     const indexHistory: BTree[] = [];
+    const indexDistinct: Array<number[] | undefined> = [];
     const build: Array<[number, BTree, BTree]> = [];
     for (const [i, x] of (def.indexes ?? []).entries()) {
       const kept = oldIndexes.get(x.name.toLowerCase());
@@ -378,11 +423,13 @@ export class TableStore implements Materializer {
       if (kept) {
         indexes.push(kept[0]);
         indexHistory.push(kept[1]);
+        indexDistinct.push(kept[2]);
       } else {
         const tree = BTree.create(this.pages);
         const past = BTree.create(this.pages);
         indexes.push(tree);
         indexHistory.push(past);
+        indexDistinct.push(emptyDistinct(x));
         build.push([i, tree, past]);
       }
     }
@@ -403,6 +450,7 @@ export class TableStore implements Materializer {
     }
     t.indexes = indexes;
     t.indexHistory = indexHistory;
+    t.indexDistinct = indexDistinct;
     t.uniques = uniques;
     if (build.length === 0 && newUniques.length === 0) return;
     const w = def.columns.length;
@@ -414,7 +462,7 @@ export class TableStore implements Materializer {
     }
     for await (const [key, rec] of t.rows.scan()) {
       const row = rec.slice(1, 1 + w);
-      for (const [i, tree] of build) await tree.put(indexKey(def.indexes![i]!, row, key), [key]);
+      for (const [i] of build) await putIndexEntry(t, i, def.indexes![i]!, row, key);
       for (const i of newUniques) {
         const k = uniqueKey(def, i, row);
         if (k !== undefined) await uniques[i]!.put(k, [rec[0]!]);
@@ -462,6 +510,7 @@ export class TableStore implements Materializer {
     const old = await t.rows.get(key);
     if (!old) throw new DosqlError('CORRUPT', `log deletes a row of table ${def.name} that is not there`);
     await t.rows.delete(key);
+    this.countRows(t, -1);
     const toLsn = BigInt(version[0]);
     await t.history.put(historyKey(key, toLsn), [...old, version[0], version[1]]);
     for (const [i, index] of (def.indexes ?? []).entries()) {
@@ -472,7 +521,11 @@ export class TableStore implements Materializer {
       if (k !== undefined) await t.uniques[i]!.delete(k);
     }
     const indexes = def.indexes ?? [];
-    for (let i = 0; i < indexes.length; i++) await t.indexes[i]!.delete(indexKey(indexes[i]!, before, key));
+    for (let i = 0; i < indexes.length; i++) {
+      await t.indexes[i]!.delete(indexKey(indexes[i]!, before, key));
+      const distinct = t.indexDistinct[i];
+      if (distinct) await countDeletedPrefixes(t.indexes[i]!, indexes[i]!, before, distinct);
+    }
   }
 
   private def(id: number): TableDef {
@@ -491,6 +544,13 @@ export interface KeyRange {
 
 function toLsn(v: Value): bigint {
   return typeof v === 'bigint' ? v : BigInt(v as number);
+}
+
+/** An index entry, counted in the index's distinct prefixes (stats.ts) before it goes in. */
+async function putIndexEntry(t: TableTrees, i: number, index: IndexDef, row: readonly Value[], key: string): Promise<void> {
+  const distinct = t.indexDistinct[i];
+  if (distinct) await countInsertedPrefixes(t.indexes[i]!, index, row, distinct);
+  await t.indexes[i]!.put(indexKey(index, row, key), [key]);
 }
 
 /** The first history entry at or after `lo`; no promise when its pages are cached. */

@@ -106,7 +106,7 @@ interface StatementOutcome {
 interface CachedStatement {
   parsed: ParsedStatement;
   sql: string;
-  plan?: { catalogVersion: number; plan: SelectPlan | DmlPlan };
+  plan?: { catalogVersion: number; statsVersion: number; plan: SelectPlan | DmlPlan };
 }
 
 export type { CallOptions, ExecResult, Params, QueryResult };
@@ -696,12 +696,17 @@ export class Database {
     return { columns: ['id', 'parent', 'notused', 'detail'], rows: log.rows.map((r) => [r.id, r.parent, 0, r.detail]) };
   }
 
-  /** Compiled plans are reused while the catalog is unchanged and no DDL is pending. */
+  /**
+   * Compiled plans are reused while the catalog is unchanged, no DDL is pending, and no table's
+   * size drifted far from what the plan was costed with (materializers/stats.ts).
+   */
   private plan(st: CachedStatement, txn: Txn, compile: () => SelectPlan | DmlPlan): SelectPlan | DmlPlan {
     const version = this.tables.catalog.version;
-    if (st.plan && st.plan.catalogVersion === version && !txn.hasSchemaChanges) return st.plan.plan;
+    const statsVersion = this.tables.statsVersion;
+    const p = st.plan;
+    if (p && p.catalogVersion === version && p.statsVersion === statsVersion && !txn.hasSchemaChanges) return p.plan;
     const plan = compile();
-    if (!txn.hasSchemaChanges) st.plan = { catalogVersion: version, plan };
+    if (!txn.hasSchemaChanges) st.plan = { catalogVersion: version, statsVersion, plan };
     return plan;
   }
 
@@ -882,6 +887,7 @@ function makePlanContext(sql: string, txn: Txn, outer?: Scope): PlanContext {
     },
     compileSubquery: (select, scope) => (cx.explain ? cx.explain.nest('SUBQUERY', () => compileSelect(select, scope, cx)) : compileSelect(select, scope, cx)),
     table: (name) => txn.table(name),
+    stats: (def) => txn.store.stats(def),
   };
   if (outer) {
     cx.outer = outer;

@@ -5,11 +5,12 @@
  * tables, nested-loop joins) that bind one record per source into the Env and yield; WHERE filters;
  * then either projection, or grouping with aggregates; then DISTINCT, ORDER BY, LIMIT/OFFSET.
  *
- * Table access is the planner's one real choice for now: for each base table it looks at WHERE's
- * top-level AND terms comparing the table's key (rowid, INTEGER PRIMARY KEY, or a one-column
- * PRIMARY KEY) with an expression that does not read the table, and picks a point lookup, a key
- * range scan, or a full scan. The WHERE clause is still evaluated on every produced row, so the
- * access path only has to be a superset of the answer, never exact.
+ * Each base table is read through an access path chosen by estimated cost (access.ts): a key
+ * lookup or range of its own tree, index ranges, a union of lookups for an OR, or a full scan,
+ * with statistics the table materializer keeps current. Inner joins of base tables get an order
+ * chosen by cost (planInnerJoins), each level a nested loop over a key path with values from the
+ * levels before it, or over a hash table built once per run. The WHERE clause is still evaluated
+ * on every produced row, so an access path only has to be a superset of the answer, never exact.
  *
  * Window calls (window.ts) turn the core into two phases: the pipeline keeps a snapshot per row
  * (or per group), the windows are computed over all of them, then the projection runs. WITH
@@ -28,12 +29,20 @@ import { compileExpr, type AggSpec, type CompileContext, type Compiled, type Sub
 import { Scope, type Env, type RunContext, type Source } from './scope.js';
 import { WindowSet, evaluateWindows, type Snapshot } from './window.js';
 import type { KeyRange, Txn } from './txn.js';
-import { PERIOD_COLUMNS, compileSystemTime, inLayout, periodRow, type TimeSpec } from './temporal.js';
+import { PERIOD_COLUMNS, compileSystemTime } from './temporal.js';
+import type { TableStats } from '../materializers/stats.js';
+import {
+  TERM_SHARE, bestAccess, explain as explainAccess, hashChoice, planAccess, tableProducer, tableRef,
+  type AccessChoice, type BoundCheck, type TableRef,
+} from './access.js';
+import { andAll, conjuncts, visit } from './walk.js';
 import * as V from './values/index.js';
 
 /** Planning needs the table definitions visible to the statement. */
 export interface PlanContext extends CompileContext {
   table(name: string): TableDef | undefined;
+  /** Row counts and index selectivity of a committed table; undefined when not known. */
+  stats?(def: TableDef): TableStats | undefined;
   /** Set while compiling for EXPLAIN QUERY PLAN: planning decisions are recorded here. */
   explain?: ExplainLog;
   /** Inside a trigger body: the scope holding NEW and OLD, enclosing every statement's scopes. */
@@ -541,47 +550,6 @@ function containsAggregate(e: Expr): boolean {
   return found;
 }
 
-/** Visit an expression tree, not descending into subqueries (they aggregate on their own). */
-function visit(e: Expr, f: (e: Expr) => void): void {
-  f(e);
-  const kids: Array<Expr | undefined> = [];
-  switch (e.kind) {
-    case 'unary':
-      kids.push(e.operand);
-      break;
-    case 'binary':
-      kids.push(e.left, e.right);
-      break;
-    case 'is':
-      kids.push(e.left, e.right);
-      break;
-    case 'between':
-      kids.push(e.operand, e.low, e.high);
-      break;
-    case 'in_list':
-      kids.push(e.operand, ...e.list);
-      break;
-    case 'in_select':
-      kids.push(e.operand);
-      break;
-    case 'like':
-      kids.push(e.operand, e.pattern, e.escape);
-      break;
-    case 'case':
-      kids.push(e.operand, ...e.whens.flatMap((w) => [w.when, w.then]), e.else);
-      break;
-    case 'cast':
-    case 'collate':
-      kids.push(e.operand);
-      break;
-    case 'function':
-      kids.push(...e.args, e.filter);
-      if (e.over && typeof e.over !== 'string') kids.push(...e.over.partitionBy, ...e.over.orderBy.map((o) => o.expr));
-      break;
-  }
-  for (const k of kids) if (k) visit(k, f);
-}
-
 function compileValues(core: ValuesCore, parent: Scope | undefined, cx: PlanContext): CorePlan {
   const scope = new Scope(cx.fail, parent);
   const rows = core.rows.map((r) => r.map((e) => compileExpr(e, scope, cx)));
@@ -609,12 +577,12 @@ function compileValues(core: ValuesCore, parent: Scope | undefined, cx: PlanCont
 // ---------------------------------------------------------------------------------------------
 // FROM
 
-function compileFrom(item: FromItem, scope: Scope, cx: PlanContext, where: Expr | undefined): Producer {
+function compileFrom(item: FromItem, scope: Scope, cx: PlanContext, where: Expr | undefined, bound?: BoundCheck): Producer {
   switch (item.kind) {
     case 'table': {
       const cte = item.schema === undefined ? cx.ctes?.get(item.name.toLowerCase()) : undefined;
       if (cte) return compileCteRef(cte, item, scope, cx);
-      return compileTable(item, scope, cx, where);
+      return compileTable(item, scope, cx, where, bound);
     }
     case 'subquery':
       return compileDerived(item.select, item.alias, scope, cx);
@@ -671,15 +639,30 @@ function tryResolve(scope: Scope, e: Extract<Expr, { kind: 'column' }>): ReturnT
 
 /** Most tables the join planner orders by itself; beyond, FROM order is kept. */
 const JOIN_ORDER_TABLES_MAX = 64;
+/** Up to this many tables, every table is tried first and the cheapest greedy order kept. */
+const JOIN_ORDER_EVERY_START_MAX = 16;
+
+interface JoinTable extends TableRef {
+  leaf: TableItem;
+}
+
+interface JoinStep {
+  table: JoinTable;
+  choice: AccessChoice;
+}
 
 /**
- * Inner joins of base tables: choose an order, push every WHERE and ON term down to the first
- * level where its columns are bound, and let each table use its primary key or an index with
- * values from the tables before it (index nested loops). Order: greedily, the next table is the
- * one whose key or index an equality with already-bound columns reaches; else one joined to the
- * bound tables by any term; else the next in FROM order. No intermediate result is materialized:
- * levels are nested loops over callbacks, so memory stays bounded whatever the number of tables.
- * Returns undefined (the general path applies) for other FROM shapes.
+ * Inner joins of base tables: choose an order and an access path per table, push every WHERE and
+ * ON term down to the first level where its columns are bound, and run the levels as nested
+ * loops over callbacks, so no intermediate result is materialized and memory stays bounded
+ * whatever the number of tables.
+ *
+ * Order, by cost: from a first table, the next is always the remaining one cheapest to join
+ * (outer rows x cost per lookup, plus any hash-table build), using primary keys and indexes with
+ * values from the tables before it, a hash table on an equality with them, or a scan. Each table
+ * is tried as the first (up to JOIN_ORDER_EVERY_START_MAX tables), and the order with the lowest
+ * total estimated cost wins. Estimates come from access.ts. Returns undefined (the general path
+ * applies) for other FROM shapes.
  */
 function planInnerJoins(from: FromItem, scope: Scope, cx: PlanContext, where: Expr | undefined): Producer | undefined {
   const leaves: TableItem[] = [];
@@ -688,36 +671,27 @@ function planInnerJoins(from: FromItem, scope: Scope, cx: PlanContext, where: Ex
   if (cx.ctes && leaves.some((l) => cx.ctes!.has(l.name.toLowerCase()))) return undefined;
   const defs = leaves.map((l) => cx.table(l.name));
   if (defs.some((d, i) => !d || d.view || leaves[i]!.systemTime)) return undefined;
-  const tables = leaves.map((leaf, i) => {
+  const tables: JoinTable[] = leaves.map((leaf, i) => {
     const def = defs[i]!;
     const name = leaf.alias ?? leaf.name;
     if (scope.hasTable(name)) cx.fail('ERROR', `ambiguous table name: ${name}`, leaf.pos);
     const source = tableSource(def, name, scope.slotCount, false);
     scope.add(source);
-    return { def, source };
+    return { ...tableRef(def, source, cx), leaf };
   });
   const preds: Predicate[] = [...ons.flatMap(conjuncts), ...(where ? conjuncts(where) : [])].map((expr) => ({ expr, slots: predicateSlots(expr, scope), applied: false }));
+  const steps = chooseJoinOrder(tables, preds, scope, cx);
   const bound = new Set<number>();
-  const isBound: BoundCheck = (e) => {
-    const hit = tryResolve(scope, e);
-    return hit !== undefined && (hit.depth > 0 || bound.has(hit.source.slot));
-  };
-  const usable = (slot: number): Expr[] =>
-    preds.filter((p) => p.slots && [...p.slots].every((s) => s === slot || bound.has(s))).map((p) => p.expr);
   const levels: Producer[] = [];
-  const remaining = tables.slice();
-  for (let step = 0; step < tables.length; step++) {
-    const next = pickNext(remaining, usable, isBound, bound);
-    remaining.splice(remaining.indexOf(next), 1);
-    const { def, source } = next;
-    const terms = usable(source.slot);
-    const access = planAccess(def, source, scope, cx, terms.length ? andAll(terms) : undefined, isBound);
-    bound.add(source.slot);
-    const last = step === tables.length - 1;
+  for (const [i, { table, choice }] of steps.entries()) {
+    const access = choice.make();
+    explainAccess(access.explain, cx);
+    bound.add(table.source.slot);
+    const last = i === steps.length - 1;
     const here = preds.filter((p) => !p.applied && (last || (p.slots && [...p.slots].every((s) => bound.has(s)))));
     for (const p of here) p.applied = true;
     const filter = here.length ? compileExpr(andAll(here.map((p) => p.expr)), scope, cx) : undefined;
-    levels.push(filtered(tableProducer(def, source.slot, access), filter));
+    levels.push(filtered(tableProducer(table.def, table.source.slot, access), filter));
   }
   return levels.reduceRight<Producer | undefined>(
     (inner, level) => (inner ? (env, emit) => level(env, () => inner(env, emit)) : level),
@@ -725,30 +699,77 @@ function planInnerJoins(from: FromItem, scope: Scope, cx: PlanContext, where: Ex
   );
 }
 
-function pickNext(
-  remaining: Array<{ def: TableDef; source: Source }>,
-  usable: (slot: number) => Expr[],
-  isBound: BoundCheck,
-  bound: Set<number>,
-): { def: TableDef; source: Source } {
-  let best = remaining[0]!;
-  let bestScore = -1;
-  for (const t of remaining) {
-    const terms = usable(t.source.slot);
-    let score = terms.length && bound.size ? 1 : 0;
-    const keyCol = keyColumnIndex(t.def);
-    if (keyCol !== undefined && boundsFor(terms, keyMatcher(t.def, t.source, keyCol), t.source, isBound).eq) score = 3;
-    else if ((t.def.indexes ?? []).some((x) => boundsFor(terms, columnMatcher(t.source, x.columns[0]!), t.source, isBound).eq)) score = 2;
-    if (score > bestScore) {
-      best = t;
-      bestScore = score;
-    }
+function chooseJoinOrder(tables: JoinTable[], preds: Predicate[], scope: Scope, cx: PlanContext): JoinStep[] {
+  const starts = tables.length <= JOIN_ORDER_EVERY_START_MAX ? tables : [undefined];
+  let best: { steps: JoinStep[]; cost: number } | undefined;
+  for (const first of starts) {
+    const plan = greedyOrder(tables, preds, scope, cx, first);
+    if (!best || plan.cost < best.cost) best = plan;
   }
-  return best;
+  return best!.steps;
 }
 
-function andAll(terms: Expr[]): Expr {
-  return terms.reduce((a, b) => ({ kind: 'binary', op: 'AND', left: a, right: b, pos: a.pos }));
+/** Greedy order from `first` (or the cheapest table): each step joins the cheapest remaining table. */
+function greedyOrder(tables: JoinTable[], preds: Predicate[], scope: Scope, cx: PlanContext, first: JoinTable | undefined): { steps: JoinStep[]; cost: number } {
+  const bound = new Set<number>();
+  const isBound: BoundCheck = (e) => {
+    const hit = tryResolve(scope, e);
+    return hit !== undefined && (hit.depth > 0 || bound.has(hit.source.slot));
+  };
+  const remaining = tables.slice();
+  const steps: JoinStep[] = [];
+  let outerRows = 1;
+  let total = 0;
+  for (let step = 0; step < tables.length; step++) {
+    let pick: { table: JoinTable; choice: AccessChoice; cost: number; rows: number } | undefined;
+    for (const t of step === 0 && first ? [first] : remaining) {
+      const terms = usableTerms(preds, t.source.slot, bound);
+      const choice = joinAccess(t, terms, preds, step > 0, scope, cx, isBound, outerRows);
+      const cost = choice.setup + outerRows * choice.cost;
+      const unused = terms.filter((x) => !choice.used.has(x)).length;
+      const rows = Math.max(1, outerRows * choice.rows * TERM_SHARE ** unused);
+      if (!pick || cost < pick.cost || (cost === pick.cost && rows < pick.rows)) pick = { table: t, choice, cost, rows };
+    }
+    remaining.splice(remaining.indexOf(pick!.table), 1);
+    steps.push({ table: pick!.table, choice: pick!.choice });
+    bound.add(pick!.table.source.slot);
+    total += pick!.cost;
+    outerRows = pick!.rows;
+  }
+  return { steps, cost: total };
+}
+
+/** Terms that can be evaluated once this table's row is bound, given what is bound already. */
+function usableTerms(preds: Predicate[], slot: number, bound: Set<number>): Expr[] {
+  return preds.filter((p) => p.slots && [...p.slots].every((s) => s === slot || bound.has(s))).map((p) => p.expr);
+}
+
+/** The cheapest access for a join level: a key path, a hash table on an equality, or a scan. */
+function joinAccess(
+  t: JoinTable,
+  terms: Expr[],
+  preds: Predicate[],
+  joined: boolean,
+  scope: Scope,
+  cx: PlanContext,
+  isBound: BoundCheck,
+  outerRows: number,
+): AccessChoice {
+  const keyed = bestAccess(t, terms, scope, cx, isBound);
+  if (!joined) return keyed;
+  const local = preds.filter((p) => p.slots && p.slots.size === 1 && p.slots.has(t.source.slot) && !readsOuter(p.expr, scope)).map((p) => p.expr);
+  const hash = hashChoice(t, terms, local, scope, cx, isBound);
+  if (hash && hash.setup + outerRows * hash.cost < outerRows * keyed.cost) return hash;
+  return keyed;
+}
+
+/** Whether an expression reads a column of an enclosing query (fixed per run of this one). */
+function readsOuter(e: Expr, scope: Scope): boolean {
+  let outer = false;
+  visit(e, (x) => {
+    if (x.kind === 'column' && (tryResolve(scope, x)?.depth ?? 1) > 0) outer = true;
+  });
+  return outer;
 }
 
 function filtered(producer: Producer, filter: Compiled | undefined): Producer {
@@ -772,7 +793,11 @@ function tableSource(def: TableDef, name: string, slot: number, periods: boolean
   };
 }
 
-export function compileTable(item: Extract<FromItem, { kind: 'table' }>, scope: Scope, cx: PlanContext, where: Expr | undefined): Producer {
+/**
+ * A base table (or view, CTE, schema table) in FROM. `where` holds the terms its access path may
+ * use; `bound` says which column references are fixed while it is read (an outer join's left side).
+ */
+export function compileTable(item: Extract<FromItem, { kind: 'table' }>, scope: Scope, cx: PlanContext, where: Expr | undefined, bound?: BoundCheck): Producer {
   const def = cx.table(item.name);
   if (!def && SCHEMA_TABLE_NAMES.has(item.name.toLowerCase())) return compileSchemaTable(item.alias ?? item.name, scope);
   if (!def) return cx.fail('NO_SUCH_TABLE', `no such table: ${item.name}`, item.pos);
@@ -784,96 +809,8 @@ export function compileTable(item: Extract<FromItem, { kind: 'table' }>, scope: 
   const periods = item.systemTime?.kind === 'between' || item.systemTime?.kind === 'all';
   const source = tableSource(def, name, slot, periods);
   scope.add(source);
-  const access = planAccess(def, source, scope, cx, where);
+  const access = planAccess(tableRef(def, source, cx), where, scope, cx, bound);
   return tableProducer(def, slot, access, clause);
-}
-
-/** Rows of a base table through an access path, at the present or at a time-travel point. */
-function tableProducer(def: TableDef, slot: number, access: Access, clause?: (env: Env) => Promise<TimeSpec>): Producer {
-  return async (env, emit) => {
-    const run = env.run as SelectRun;
-    const txn = run.txn;
-    const time: TimeSpec | undefined = clause ? await clause(env) : run.asOf !== undefined ? { kind: 'as_of', lsn: run.asOf } : undefined;
-    if (time) return readPast(def, access, time, env, slot, emit);
-    if (access.kind === 'point') {
-      let v = access.value(env);
-      if (v instanceof Promise) v = await v;
-      if (v === undefined) return true;
-      let row = txn.getRow(def, encodeKey([v]));
-      if (row instanceof Promise) row = await row;
-      if (!row) return true;
-      env.rows[slot] = row;
-      return emit();
-    }
-    if (access.kind === 'index' && txn.readsCurrentTrees(def)) return scanIndex(def, access, env, slot, emit);
-    const range = access.kind === 'range' ? await access.range(env) : {};
-    if (range === undefined) return true;
-    for await (const row of txn.scan(def, range)) {
-      env.rows[slot] = row;
-      if ((await emit()) === false) return false;
-    }
-    return true;
-  };
-}
-
-/** Rows through a secondary index: a range of the index tree, then each row by its key. */
-async function scanIndex(def: TableDef, access: Extract<Access, { kind: 'index' }>, env: Env, slot: number, emit: Emit): Promise<boolean> {
-  const txn = (env.run as SelectRun).txn;
-  const range = await access.range(env);
-  if (range === undefined) return true;
-  const tree = txn.store.indexTree(def, access.index.name)!;
-  // Collect the row keys first: emitting may run statements that change the index (none today,
-  // but a scan must not depend on that).
-  const keys: string[] = [];
-  for await (const [, v] of tree.scan(range)) keys.push(v[0] as string);
-  for (const key of keys) {
-    let row = txn.getRow(def, key);
-    if (row instanceof Promise) row = await row;
-    if (!row) continue;
-    env.rows[slot] = row;
-    if ((await emit()) === false) return false;
-  }
-  return true;
-}
-
-/** A table reference reading the past: versioned reads that bypass the transaction's overlay. */
-async function readPast(def: TableDef, access: Access, time: TimeSpec, env: Env, slot: number, emit: Emit): Promise<boolean> {
-  const store = (env.run as SelectRun).txn.store;
-  // Rows visible at an LSN have the column layout of the definition in force then.
-  const pastDef = time.kind === 'as_of' ? store.catalog.definitionAt(def.id, time.lsn) : undefined;
-  const layout = (rec: Value[]): Value[] => inLayout(def, pastDef, rec);
-  const versionLayout = (rec: Value[]): Value[] => inLayout(def, store.catalog.definitionAt(def.id, BigInt(rec[rec.length - 4] as number | bigint)), rec);
-  let range: KeyRange | undefined = {};
-  if (access.kind === 'point') {
-    let v = access.value(env);
-    if (v instanceof Promise) v = await v;
-    if (v === undefined) return true;
-    const key = encodeKey([v]);
-    if (time.kind === 'as_of') {
-      const row = await store.getAsOf(def, key, time.lsn);
-      if (!row) return true;
-      env.rows[slot] = layout(row);
-      return emit();
-    }
-    range = { lo: key, hi: key };
-  } else if (access.kind === 'range') range = await access.range(env);
-  else if (access.kind === 'index' && time.kind === 'as_of') {
-    // Secondary indexes keep their replaced entries too, so a past read can use them.
-    const r = await access.range(env);
-    if (r === undefined) return true;
-    for await (const rec of store.indexScanAsOf(def, access.index.name, r, time.lsn)) {
-      env.rows[slot] = layout(rec);
-      if ((await emit()) === false) return false;
-    }
-    return true;
-  }
-  if (range === undefined) return true;
-  const rows = time.kind === 'as_of' ? store.scanAsOf(def, range, time.lsn) : store.versions(def, range, time.from, time.to);
-  for await (const rec of rows) {
-    env.rows[slot] = time.kind === 'as_of' ? layout(rec) : periodRow(def, versionLayout(rec));
-    if ((await emit()) === false) return false;
-  }
-  return true;
 }
 
 const SCHEMA_TABLE_NAMES = new Set(['sqlite_schema', 'sqlite_master']);
@@ -974,8 +911,7 @@ function compileJoin(item: Extract<FromItem, { kind: 'join' }>, scope: Scope, cx
   const left = compileFrom(item.left, scope, cx, outerRight ? undefined : where);
   const leftSources = scope.sources.length;
   const leftSlots = scope.sources.slice(leftFirst, leftSources).map((s) => s.slot);
-  // Key lookups on the right side may use the left side's columns only for inner joins.
-  const right = compileFrom(item.right, scope, cx, item.join === 'LEFT' || outerRight ? undefined : where);
+  const right = compileJoinRight(item, scope, cx, outerRight ? undefined : where);
   const rightSlots = scope.sources.slice(leftSources).map((s) => s.slot);
   const pairs: UsingPair[] = [];
   const on = compileJoinCondition(item, scope, leftSources, cx, pairs);
@@ -987,6 +923,23 @@ function compileJoin(item: Extract<FromItem, { kind: 'join' }>, scope: Scope, cx
     return (env, emit) => plain(env, () => inner(env, emit));
   }
   return joinProducer(left, right, on, isLeft, outerRight, leftSlots, rightSlots);
+}
+
+/**
+ * The right side of a join. A base table there may look rows up by values of the left side's
+ * columns: through WHERE and ON for inner joins, through ON alone for LEFT joins (WHERE applies
+ * after null-extension). RIGHT and FULL joins read it whole: its unmatched rows are emitted
+ * afterwards, with no left row to look up by.
+ */
+function compileJoinRight(item: Extract<FromItem, { kind: 'join' }>, scope: Scope, cx: PlanContext, where: Expr | undefined): Producer {
+  const outerRight = item.join === 'RIGHT' || item.join === 'FULL';
+  if (item.right.kind !== 'table' || outerRight) return compileFrom(item.right, scope, cx, item.join === 'LEFT' || outerRight ? undefined : where);
+  const terms = [...(item.on ? [item.on] : []), ...(item.join === 'LEFT' || !where ? [] : [where])];
+  const leftSide: BoundCheck = (e, source) => {
+    const hit = tryResolve(scope, e);
+    return hit !== undefined && (hit.depth > 0 || hit.source !== source);
+  };
+  return compileFrom(item.right, scope, cx, terms.length ? andAll(terms) : undefined, leftSide);
 }
 
 interface UsingPair {
@@ -1098,242 +1051,6 @@ function compileJoinCondition(item: Extract<FromItem, { kind: 'join' }>, scope: 
   const cond = all.reduce((a, b) => ({ kind: 'binary', op: 'AND', left: a, right: b, pos: item.pos }));
   return compileExpr(cond, scope, cx);
 }
-
-// ---------------------------------------------------------------------------------------------
-// Access paths
-
-type Access =
-  | { kind: 'scan' }
-  | { kind: 'index'; index: IndexDef; detail: string; range: (env: Env) => Promise<KeyRange | undefined> }
-  | { kind: 'point'; value: (env: Env) => Value | undefined | Promise<Value | undefined> }
-  | { kind: 'range'; detail: string; range: (env: Env) => Promise<import('./txn.js').KeyRange | undefined> };
-
-/** The key column of a table when its tree is ordered by one column's value (or the rowid). */
-function keyColumnIndex(def: TableDef): number | 'rowid' | undefined {
-  if (def.primaryKey.length === 0) return 'rowid';
-  if (def.primaryKey.length === 1) return def.primaryKey[0];
-  return undefined;
-}
-
-/** What WHERE says about one column: an equality, and lower and upper bounds. */
-interface ColumnBounds {
-  eq?: Expr;
-  lows: Array<{ e: Expr; inclusive: boolean }>;
-  highs: Array<{ e: Expr; inclusive: boolean }>;
-}
-
-function boundsFor(terms: Expr[], isColumn: (e: Expr) => boolean, source: Source, bound: BoundCheck = NOTHING_BOUND): ColumnBounds {
-  const b: ColumnBounds = { lows: [], highs: [] };
-  for (const t of terms) {
-    if (t.kind === 'between' && !t.negated && isColumn(t.operand) && independent(t.low, source, bound) && independent(t.high, source, bound)) {
-      b.lows.push({ e: t.low, inclusive: true });
-      b.highs.push({ e: t.high, inclusive: true });
-      continue;
-    }
-    if (t.kind !== 'binary') continue;
-    let op = t.op;
-    let other: Expr;
-    if (isColumn(t.left) && independent(t.right, source, bound)) other = t.right;
-    else if (isColumn(t.right) && independent(t.left, source, bound)) {
-      other = t.left;
-      op = flip(op);
-    } else continue;
-    if (other.kind === 'collate') continue;
-    if (op === '=') b.eq ??= other;
-    if (op === '>' || op === '>=') b.lows.push({ e: other, inclusive: op === '>=' });
-    if (op === '<' || op === '<=') b.highs.push({ e: other, inclusive: op === '<=' });
-  }
-  return b;
-}
-
-function columnMatcher(source: Source, column: number): (e: Expr) => boolean {
-  const name = source.columns[column]!;
-  return (e) => e.kind === 'column' && e.name.toLowerCase() === name && (!e.table || e.table.toLowerCase() === source.name);
-}
-
-/**
- * The access path: a primary-key point lookup, an index equality, a key range, an index range,
- * or a full scan, in that order of preference. WHERE is still checked on every row produced.
- */
-function planAccess(def: TableDef, source: Source, scope: Scope, cx: PlanContext, where: Expr | undefined, bound: BoundCheck = NOTHING_BOUND): Access {
-  const access = chooseAccess(def, source, scope, cx, where, bound);
-  cx.explain?.add(describeAccess(def, source, access));
-  return access;
-}
-
-/** The EXPLAIN QUERY PLAN line of an access path, in SQLite's words. */
-function describeAccess(def: TableDef, source: Source, a: Access): string {
-  const name = source.name === def.name.toLowerCase() ? def.name : `${def.name} AS ${source.name}`;
-  const keyName = def.primaryKey.length ? def.columns[def.primaryKey[0]!]!.name : 'rowid';
-  const using = def.primaryKey.length ? 'PRIMARY KEY' : 'INTEGER PRIMARY KEY';
-  switch (a.kind) {
-    case 'scan':
-      return `SCAN ${name}`;
-    case 'point':
-      return `SEARCH ${name} USING ${using} (${keyName}=?)`;
-    case 'range':
-      return `SEARCH ${name} USING ${using} (${a.detail.replaceAll('$', keyName)})`;
-    case 'index':
-      return `SEARCH ${name} USING INDEX ${a.index.name} (${a.detail.replaceAll('$', def.columns[a.index.columns[0]!]!.name)})`;
-  }
-}
-
-/** `$>? AND $<?` for the bounds used: `$` stands for the column's name. */
-function boundsText(b: ColumnBounds): string {
-  if (b.eq) return '$=?';
-  const parts: string[] = [];
-  if (b.lows[0]) parts.push(b.lows[0].inclusive ? '$>=?' : '$>?');
-  if (b.highs[0]) parts.push(b.highs[0].inclusive ? '$<=?' : '$<?');
-  return parts.join(' AND ');
-}
-
-function chooseAccess(def: TableDef, source: Source, scope: Scope, cx: PlanContext, where: Expr | undefined, bound: BoundCheck): Access {
-  if (!where) return { kind: 'scan' };
-  const terms = conjuncts(where);
-  const keyCol = keyColumnIndex(def);
-  const key = keyCol === undefined ? undefined : boundsFor(terms, keyMatcher(def, source, keyCol), source, bound);
-  const keyAffinity: V.Affinity = keyCol === 'rowid' || keyCol === undefined ? 'INTEGER' : def.columns[keyCol]!.affinity;
-  if (key?.eq) {
-    const c = compileIndependent(key.eq, scope, cx);
-    if (!c.async) {
-      const f = c.fn as SyncFn;
-      return { kind: 'point', value: (env) => keyValue(f(env), keyAffinity) };
-    }
-    return { kind: 'point', value: async (env) => keyValue(await c.fn(env), keyAffinity) };
-  }
-  const indexes = (def.indexes ?? [])
-    .map((index) => ({ index, b: boundsFor(terms, columnMatcher(source, index.columns[0]!), source, bound) }))
-    .filter(({ index, b }) => indexComparable(def.columns[index.columns[0]!]!.affinity, b, scope, cx));
-  const byEq = indexes.find((x) => x.b.eq);
-  if (byEq) return indexAccess(def, byEq.index, { lows: [{ e: byEq.b.eq!, inclusive: true }], highs: [{ e: byEq.b.eq!, inclusive: true }] }, scope, cx, '$=?');
-  if (key && (key.lows.length || key.highs.length)) return { kind: 'range', range: rangeOf(key, keyAffinity, scope, cx), detail: boundsText(key) };
-  const byRange = indexes.find((x) => x.b.lows.length || x.b.highs.length);
-  if (byRange) return indexAccess(def, byRange.index, byRange.b, scope, cx, boundsText(byRange.b));
-  return { kind: 'scan' };
-}
-
-/**
- * Whether an index on a column of this affinity can serve these bounds. When the column is TEXT
- * or BLOB (no affinity) and the other side has a numeric affinity, the comparison converts the
- * column's values (text '0.0' equals 0), which an index ordered by stored values cannot follow.
- */
-function indexComparable(column: V.Affinity, b: ColumnBounds, scope: Scope, cx: PlanContext): boolean {
-  if (column !== 'TEXT' && column !== 'BLOB') return true;
-  const probes = [b.eq, ...b.lows.map((x) => x.e), ...b.highs.map((x) => x.e)].filter((e): e is Expr => e !== undefined);
-  return probes.every((e) => {
-    const a = compileIndependent(e, scope, cx).affinity;
-    return a !== 'INTEGER' && a !== 'REAL' && a !== 'NUMERIC';
-  });
-}
-
-function keyMatcher(def: TableDef, source: Source, keyCol: number | 'rowid'): (e: Expr) => boolean {
-  return (e) => {
-    if (e.kind !== 'column') return false;
-    if (e.table && e.table.toLowerCase() !== source.name) return false;
-    const n = e.name.toLowerCase();
-    if (keyCol === 'rowid') {
-      if (def.rowidColumn >= 0 && n === def.columns[def.rowidColumn]!.name.toLowerCase()) return true;
-      return (n === 'rowid' || n === 'oid' || n === '_rowid_') && !source.columns.includes(n);
-    }
-    return n === def.columns[keyCol]!.name.toLowerCase();
-  };
-}
-
-/** Key range over the table's own key from the first lower and upper bound. */
-function rangeOf(b: ColumnBounds, affinity: V.Affinity, scope: Scope, cx: PlanContext): (env: Env) => Promise<KeyRange | undefined> {
-  const lo = b.lows[0] && { c: compileIndependent(b.lows[0].e, scope, cx), inclusive: b.lows[0].inclusive };
-  const hi = b.highs[0] && { c: compileIndependent(b.highs[0].e, scope, cx), inclusive: b.highs[0].inclusive };
-  return async (env) => {
-    const r: KeyRange = {};
-    if (lo) {
-      const v = boundValue(await lo.c.fn(env), affinity);
-      if (v === null) return undefined;
-      r.lo = encodeKey([v]);
-      r.loInclusive = lo.inclusive;
-    }
-    if (hi) {
-      const v = boundValue(await hi.c.fn(env), affinity);
-      if (v === null) return undefined;
-      r.hi = encodeKey([v]);
-      r.hiInclusive = hi.inclusive;
-    }
-    return r;
-  };
-}
-
-/**
- * A range of an index tree from bounds on its first column. Index keys are the encoded values
- * followed by the row key, so "first column = v" is every key starting with encode(v): from
- * encode(v) up to encode(v) + U+FFFF, which sorts after any continuation.
- */
-function indexAccess(def: TableDef, index: IndexDef, b: ColumnBounds, scope: Scope, cx: PlanContext, detail: string): Access {
-  const affinity = def.columns[index.columns[0]!]!.affinity;
-  const keyRange = rangeOf(b, affinity, scope, cx);
-  return {
-    kind: 'index',
-    index,
-    detail,
-    range: async (env) => {
-      const r = await keyRange(env);
-      if (!r) return undefined;
-      const out: KeyRange = { hiInclusive: false };
-      if (r.lo !== undefined) {
-        out.lo = r.loInclusive ? r.lo : r.lo + INDEX_KEY_END;
-        out.loInclusive = true;
-      }
-      if (r.hi !== undefined) out.hi = r.hiInclusive ? r.hi + INDEX_KEY_END : r.hi;
-      return out;
-    },
-  };
-}
-
-/** Sorts after every continuation of an encoded index value (see indexAccess). */
-const INDEX_KEY_END = '\uffff';
-
-function compileIndependent(e: Expr, scope: Scope, cx: PlanContext): Compiled {
-  return compileExpr(e, scope, cx);
-}
-
-/** A value compared with the key column, converted as the comparison would convert it. */
-function boundValue(v: Value, affinity: V.Affinity): Value {
-  if (v === null) return null;
-  return V.applyComparisonAffinity(0, affinity, v, undefined)[1];
-}
-
-/** The key to look up for `key = v`, or undefined when no key can equal v. */
-function keyValue(v: Value, affinity: V.Affinity): Value | undefined {
-  const b = boundValue(v, affinity);
-  if (b === null) return undefined;
-  if (affinity === 'INTEGER' && !V.isInteger(b)) {
-    const d = V.toDouble(b);
-    return d !== undefined && Number.isSafeInteger(d) ? d : undefined;
-  }
-  return b;
-}
-
-function flip(op: BinaryOp): BinaryOp {
-  return op === '<' ? '>' : op === '<=' ? '>=' : op === '>' ? '<' : op === '>=' ? '<=' : op;
-}
-
-function conjuncts(e: Expr): Expr[] {
-  if (e.kind === 'binary' && e.op === 'AND') return [...conjuncts(e.left), ...conjuncts(e.right)];
-  return [e];
-}
-
-/** True when the expression reads no column of `source` and no subquery (so it is fixed per scan). */
-function independent(e: Expr, source: Source, bound: BoundCheck = NOTHING_BOUND): boolean {
-  let ok = true;
-  visit(e, (x) => {
-    if (x.kind === 'subquery' || x.kind === 'exists' || x.kind === 'in_select') ok = false;
-    if (x.kind === 'function' && V.SCALAR_FUNCTIONS[x.name.toLowerCase()]?.deterministic === false) ok = false;
-    if (x.kind === 'column' && !bound(x, source)) ok = false;
-  });
-  return ok;
-}
-
-/** Whether a column reference is fixed while `source` is scanned (an earlier join level's). */
-type BoundCheck = (e: Extract<Expr, { kind: 'column' }>, source: Source) => boolean;
-const NOTHING_BOUND: BoundCheck = () => false;
 
 // ---------------------------------------------------------------------------------------------
 // WITH
