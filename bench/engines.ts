@@ -12,9 +12,10 @@ import BetterSqlite3 from 'better-sqlite3';
 import initSqlJs from 'sql.js';
 import { join } from 'node:path';
 import { Database } from 'dosql';
-import { tempDir } from './harness.js';
+import { quick, tempDir, type Case } from './harness.js';
+import { KV_DDL, KV_INSERT, kvRow, type Param } from './kv.js';
 
-export type Param = number | string | null;
+export { KV_DDL, KV_INSERT, kvRow, randomIds, type Param } from './kv.js';
 
 export interface Stmt {
   run(p: Param[]): unknown;
@@ -199,55 +200,72 @@ export async function duckdb(): Promise<Engine> {
   };
 }
 
+export const PGLITE = 'PGlite';
+
 /** The in-memory engines every OLTP workload runs on. */
 export const oltpEngines: Array<{ name: string; open: () => Promise<Engine> }> = [
   { name: 'dosql', open: () => dosql() },
   { name: 'better-sqlite3 :memory:', open: () => betterSqlite() },
   { name: 'better-sqlite3 file WAL FULL', open: () => betterSqlite({ file: true }) },
   { name: 'sql.js', open: () => sqlJs() },
-  { name: 'PGlite', open: () => pglite() },
+  { name: PGLITE, open: () => pglite() },
 ];
 
-export const KV_DDL = 'CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score REAL, grp INTEGER)';
-export const KV_INSERT = 'INSERT INTO t VALUES (?, ?, ?, ?)';
+/** Most operations per timed run, by engine name. */
+export type OpsCaps = Partial<Record<string, number>>;
 
-/** Row `i` of the key-value table: the same on every engine. */
-export function kvRow(i: number): Param[] {
-  return [i, `name-${i}`, i * 0.5, (i * 7919) % 1000];
+/**
+ * PGlite's cap outside `--quick`: it spends 0.3-0.5 ms per statement (2-3 ms for an index lookup
+ * of 100 rows), so 100k statements take 25-45 s per run and 4 runs per workload made a full
+ * `npm run bench` last most of an hour. Capped, it runs `max` operations and is compared per
+ * operation; the generated tables say so.
+ */
+export function capPglite(max: number): OpsCaps {
+  return quick ? {} : { [PGLITE]: max };
 }
 
-/** Create and fill the key-value table with rows 1..n in one transaction. */
+/**
+ * Create and fill the key-value table with rows 1..n in one transaction. The load is untimed, so
+ * PGlite takes its fastest path (`generate_series`, the same values as `kvRow`) instead of n
+ * single-row INSERTs (about 25 s for 100k rows).
+ */
 export async function loadKv(e: Engine, n: number): Promise<void> {
   await e.exec(KV_DDL);
+  if (e.name === PGLITE) {
+    await e.exec(`INSERT INTO t SELECT g, 'name-' || g, g * 0.5, (g::bigint * 7919) % 1000 FROM generate_series(1, ${n}) g`);
+    return;
+  }
   const ins = e.prepare(KV_INSERT);
   const ids = Array.from({ length: n }, (_, i) => i + 1);
   await e.transaction(() => e.each(ids, (i) => ins.run(kvRow(i))));
 }
 
-/** Deterministic pseudo-random ids in 1..n (a multiplicative walk, the same on every engine). */
-export function randomIds(count: number, n: number): number[] {
-  return Array.from({ length: count }, (_, i) => 1 + ((i * 7919 + 13) % n));
-}
-
-/** Timed cases over `oltpEngines` sharing one fixture `open` and one `run`. */
+/**
+ * Timed cases over `oltpEngines` sharing one fixture `open` and one `run`; `run` gets how many of
+ * the workload's `ops` operations this engine runs (fewer when `caps` caps it).
+ */
 export function oltpCases(
   open: (e: Engine) => Promise<void>,
-  run: (e: Engine) => Promise<void>,
-  engines = oltpEngines,
-): Array<{ engine: string; open(): Promise<Engine>; run(e: Engine): Promise<void>; close(e: Engine): Promise<void> }> {
-  return engines.map((spec) => ({
-    engine: spec.name,
-    async open() {
-      const e = await spec.open();
-      try {
-        await open(e);
-      } catch (err) {
-        await e.close().catch(() => undefined);
-        throw err;
-      }
-      return e;
-    },
-    run,
-    close: (e: Engine) => e.close(),
-  }));
+  run: (e: Engine, ops: number) => Promise<void>,
+  options: { ops: number; caps?: OpsCaps; engines?: typeof oltpEngines },
+): Array<Case<Engine>> {
+  return (options.engines ?? oltpEngines).map((spec) => {
+    const ops = Math.min(options.ops, options.caps?.[spec.name] ?? options.ops);
+    return {
+      engine: spec.name,
+      ...(ops < options.ops ? { ops } : {}),
+      async open() {
+        const e = await spec.open();
+        try {
+          await open(e);
+        } catch (err) {
+          await e.close().catch(() => undefined);
+          throw err;
+        }
+        return e;
+      },
+      run: (e: Engine) => run(e, ops),
+      close: (e: Engine) => e.close(),
+    };
+  });
 }

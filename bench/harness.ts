@@ -7,6 +7,8 @@
  * - a report: it measures what is not a head-to-head time (recovery against log length, CDC
  *   latency percentiles, bundle sizes) and returns rows itself.
  * `--quick` shrinks every size and runs one round without warm-up: a smoke run, never judged.
+ * A case may run fewer operations than its workload (`Case.ops`: PGlite, which spends 0.3-3 ms per
+ * statement, is capped so a full run ends in minutes); its ratio is then per operation.
  * Analytics default to the `--medium` size (200k rows); `--full` uses 1M.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +33,8 @@ export function size(full: number, small: number): number {
 
 export interface Case<F = unknown> {
   engine: string;
+  /** Operations in this case's timed run when fewer than the workload's `ops` (a capped engine). */
+  ops?: number;
   /** Untimed, once: open the engine and load the fixture. Throwing marks the engine n/a. */
   open(): Promise<F>;
   /** Untimed, before each timed run. */
@@ -93,7 +97,10 @@ export interface EngineResult {
   medianMs: number | null;
   samplesMs: number[];
   opsPerSec: number | null;
+  /** Per operation when `ops` is set: (DoSQL ms / DoSQL ops) / (this ms / this ops). */
   ratio: number | null;
+  /** Operations this engine ran, when capped below the workload's. */
+  ops?: number;
   error?: string;
 }
 
@@ -103,6 +110,8 @@ export interface WorkloadResult {
   group: string;
   mode: Mode;
   date: string;
+  /** Operations in one timed run (timed workloads). */
+  ops?: number;
   engines?: EngineResult[];
   report?: ReportResult;
   targets: TargetResult[];
@@ -156,6 +165,15 @@ export function removeTemp(): void {
   rmSync(tempRoot, { recursive: true, force: true });
 }
 
+function assert(ok: boolean, what: string): asserts ok {
+  if (!ok) throw new Error(`bench invariant: ${what}`);
+}
+
+/** An engine's name in tables: with its operation count when it was capped. */
+export function engineLabel(e: EngineResult, workloadOps?: number): string {
+  return e.ops === undefined ? e.engine : `${e.engine} (capped: ${e.ops.toLocaleString('en-US')}${workloadOps ? ` of ${workloadOps.toLocaleString('en-US')}` : ''} ops; ratio per op)`;
+}
+
 function message(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 160);
 }
@@ -198,29 +216,41 @@ export async function runTimed(w: TimedWorkload): Promise<WorkloadResult> {
   }
   for (const c of w.cases) if (fixtures.has(c.engine)) await c.close(fixtures.get(c.engine)).catch(() => undefined);
   const base = w.cases[0]!.engine;
+  const opsOf = (engine: string) => {
+    const ops = w.cases.find((c) => c.engine === engine)?.ops ?? w.ops;
+    assert(ops > 0 && ops <= w.ops, `${w.name}: ${engine} runs ${ops} of ${w.ops} operations`);
+    return ops;
+  };
   const med = (engine: string) => {
     const s = samples.get(engine) ?? [];
     return errors.has(engine) || !s.length ? null : median(s);
   };
+  /** Median ms per operation: what ratios compare, so a capped engine compares fairly. */
+  const perOp = (engine: string) => {
+    const m = med(engine);
+    return m === null ? null : m / opsOf(engine);
+  };
   const engines: EngineResult[] = w.cases.map((c) => {
     const m = med(c.engine);
-    const b = med(base);
+    const b = perOp(base);
+    const p = perOp(c.engine);
     return {
       engine: c.engine,
       medianMs: m,
       samplesMs: samples.get(c.engine)!.map((x) => +x.toFixed(2)),
-      opsPerSec: m === null ? null : Math.round((w.ops / m) * 1000),
-      ratio: m === null || b === null || c.engine === base ? null : b / m,
+      opsPerSec: m === null ? null : Math.round((opsOf(c.engine) / m) * 1000),
+      ratio: p === null || b === null || c.engine === base ? null : b / p,
+      ...(opsOf(c.engine) < w.ops ? { ops: opsOf(c.engine) } : {}),
       ...(errors.has(c.engine) ? { error: errors.get(c.engine) } : {}),
     };
   });
   const targets = (w.targets ?? []).map((t): TargetResult => {
-    const a = med(t.engine ?? base);
-    const p = med(t.peer);
+    const a = perOp(t.engine ?? base);
+    const p = perOp(t.peer);
     const measured = a === null || p === null ? null : a / p;
     return { label: t.label, measured, max: t.max, pass: measured === null || t.max === undefined ? null : measured <= t.max };
   });
-  return { name: w.name, title: w.title, group: w.group, mode, date: new Date().toISOString(), engines, targets, notes: w.notes ?? [] };
+  return { name: w.name, title: w.title, group: w.group, mode, date: new Date().toISOString(), ops: w.ops, engines, targets, notes: w.notes ?? [] };
 }
 
 export async function runReport(w: ReportWorkload): Promise<WorkloadResult> {
@@ -240,7 +270,7 @@ export function print(r: WorkloadResult): void {
   if (r.engines) {
     console.table(
       r.engines.map((e) => ({
-        engine: e.engine,
+        engine: engineLabel(e, r.ops),
         'median ms': fmt(e.medianMs),
         'ops/s': fmt(e.opsPerSec, 0),
         'DoSQL / this': e.ratio === null ? '' : fmt(e.ratio),

@@ -1,9 +1,10 @@
 /** OLTP: 100k rows inserted in one transaction with a prepared INSERT, into an empty table. */
-import { KV_DDL, KV_INSERT, kvRow, oltpEngines, type Engine } from '../engines.js';
+import { capPglite, KV_DDL, KV_INSERT, kvRow, oltpEngines, type Engine } from '../engines.js';
 import { size, type TimedWorkload } from '../harness.js';
 
 const ROWS = size(100_000, 2_000);
 const ids = Array.from({ length: ROWS }, (_, i) => i + 1);
+const caps = capPglite(10_000);
 
 export const workload: TimedWorkload = {
   kind: 'timed',
@@ -13,6 +14,7 @@ export const workload: TimedWorkload = {
   ops: ROWS,
   cases: oltpEngines.map((spec) => ({
     engine: spec.name,
+    ...(caps[spec.name] !== undefined && caps[spec.name]! < ROWS ? { ops: caps[spec.name] } : {}),
     open: async () => ({ e: undefined as Engine | undefined }),
     async round(h: { e?: Engine }) {
       await h.e?.close();
@@ -22,7 +24,8 @@ export const workload: TimedWorkload = {
     async run(h: { e?: Engine }) {
       const e = h.e!;
       const ins = e.prepare(KV_INSERT);
-      await e.transaction(() => e.each(ids, (i) => ins.run(kvRow(i))));
+      const n = Math.min(ROWS, caps[spec.name] ?? ROWS);
+      await e.transaction(() => e.each(n < ROWS ? ids.slice(0, n) : ids, (i) => ins.run(kvRow(i))));
     },
     close: async (h: { e?: Engine }) => h.e?.close(),
   })),

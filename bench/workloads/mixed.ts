@@ -1,5 +1,6 @@
 /** OLTP: a mixed run: of every 10 operations, 9 primary-key lookups and 1 autocommit UPDATE by key. */
-import { loadKv, oltpCases, randomIds } from '../engines.js';
+import { capPglite, loadKv, oltpCases, randomIds } from '../engines.js';
+import { KV_LOOKUP, KV_UPDATE } from '../kv.js';
 import { size, type TimedWorkload } from '../harness.js';
 
 const ROWS = size(100_000, 2_000);
@@ -15,10 +16,11 @@ export const workload: TimedWorkload = {
   ops: OPS,
   cases: oltpCases(
     (e) => loadKv(e, ROWS),
-    async (e) => {
-      const get = e.prepare('SELECT name, score FROM t WHERE id = ?');
-      const upd = e.prepare('UPDATE t SET score = score + 1 WHERE id = ?');
-      await e.each(ops, (op) => (op > 0 ? get.get([op]) : upd.run([-op])));
+    async (e, n) => {
+      const get = e.prepare(KV_LOOKUP);
+      const upd = e.prepare(KV_UPDATE);
+      await e.each(ops.slice(0, n), (op) => (op > 0 ? get.get([op]) : upd.run([-op])));
     },
+    { ops: OPS, caps: capPglite(2_000) },
   ),
 };

@@ -1,5 +1,6 @@
 /** OLTP: 100k random primary-key lookups (prepared SELECT ... WHERE id = ?) on a 100k-row table. */
-import { loadKv, oltpCases, randomIds } from '../engines.js';
+import { capPglite, loadKv, oltpCases, randomIds } from '../engines.js';
+import { KV_LOOKUP } from '../kv.js';
 import { size, type TimedWorkload } from '../harness.js';
 
 const ROWS = size(100_000, 2_000);
@@ -14,10 +15,11 @@ export const workload: TimedWorkload = {
   ops: LOOKUPS,
   cases: oltpCases(
     (e) => loadKv(e, ROWS),
-    async (e) => {
-      const get = e.prepare('SELECT name, score FROM t WHERE id = ?');
-      await e.each(ids, (id) => get.get([id]));
+    async (e, n) => {
+      const get = e.prepare(KV_LOOKUP);
+      await e.each(ids.slice(0, n), (id) => get.get([id]));
     },
+    { ops: LOOKUPS, caps: capPglite(10_000) },
   ),
   targets: [{ label: 'PK lookups <= 1.0x better-sqlite3 :memory:', peer: 'better-sqlite3 :memory:', max: 1.0 }],
 };

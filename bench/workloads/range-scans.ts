@@ -1,5 +1,6 @@
 /** OLTP: 1k range scans of 100 rows each (prepared SELECT ... WHERE id BETWEEN ? AND ?). */
 import { loadKv, oltpCases, randomIds } from '../engines.js';
+import { KV_SCAN } from '../kv.js';
 import { size, type TimedWorkload } from '../harness.js';
 
 const ROWS = size(100_000, 2_000);
@@ -16,8 +17,9 @@ export const workload: TimedWorkload = {
   cases: oltpCases(
     (e) => loadKv(e, ROWS),
     async (e) => {
-      const scan = e.prepare('SELECT id, name, score FROM t WHERE id BETWEEN ? AND ?');
+      const scan = e.prepare(KV_SCAN);
       await e.each(starts, (s) => scan.all([s, s + SPAN - 1]));
     },
+    { ops: SCANS },
   ),
 };

@@ -1,5 +1,6 @@
 /** OLTP: 10k single-row updates by primary key, each its own (in-memory) autocommit transaction. */
-import { loadKv, oltpCases, randomIds } from '../engines.js';
+import { capPglite, loadKv, oltpCases, randomIds } from '../engines.js';
+import { KV_UPDATE } from '../kv.js';
 import { size, type TimedWorkload } from '../harness.js';
 
 const ROWS = size(100_000, 2_000);
@@ -14,9 +15,10 @@ export const workload: TimedWorkload = {
   ops: UPDATES,
   cases: oltpCases(
     (e) => loadKv(e, ROWS),
-    async (e) => {
-      const upd = e.prepare('UPDATE t SET score = score + 1 WHERE id = ?');
-      await e.each(ids, (id) => upd.run([id]));
+    async (e, n) => {
+      const upd = e.prepare(KV_UPDATE);
+      await e.each(ids.slice(0, n), (id) => upd.run([id]));
     },
+    { ops: UPDATES, caps: capPglite(2_000) },
   ),
 };
