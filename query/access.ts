@@ -37,11 +37,14 @@ import { rowKey } from '../materializers/tables.js';
 import type { BinaryOp, ColumnExpr, Expr } from './ast.js';
 import { compileExpr, type Compiled, type SyncFn } from './expr.js';
 import type { Env, Scope, Source } from './scope.js';
-import type { Emit, PlanContext, SelectRun } from './select.js';
+import type { Emit, PlanContext, Producer, SelectRun } from './select.js';
 import { inLayout, periodRow, type TimeSpec } from './temporal.js';
 import type { KeyRange, StoredRow, Txn } from './txn.js';
 import * as V from './values/index.js';
 import { disjuncts, visit } from './walk.js';
+
+/** What a synchronous fast path returns when the answer needs I/O: run the async path instead. */
+export const NEEDS_ASYNC: unique symbol = Symbol('NEEDS_ASYNC');
 
 /** Most key ranges one lookup may expand to (the product of its IN lists' lengths). */
 export const ACCESS_RANGES_MAX = 1024;
@@ -75,7 +78,7 @@ export interface ExplainNode {
 export type Access = (
   | { kind: 'scan' }
   /** One row by a single-column key: the hot path of primary-key lookups. */
-  | { kind: 'point'; value: (env: Env) => Value | undefined | Promise<Value | undefined> }
+  | { kind: 'point'; value: (env: Env) => Value | undefined | Promise<Value | undefined>; valueIsSync: boolean }
   /** Key ranges of the table's own tree, in key order. */
   | { kind: 'range'; ranges: (env: Env) => Promise<KeyRange[]> }
   /** Key ranges of an index tree; each entry leads to a row by its key. */
@@ -416,7 +419,7 @@ function makePathAccess(t: TableRef, m: PathMatch, scope: Scope, cx: PlanContext
     const value = c.async
       ? async (env: Env) => convert(await c.fn(env), affinity)
       : (env: Env) => convert((c.fn as SyncFn)(env), affinity);
-    return { kind: 'point', value, explain: explainNode };
+    return { kind: 'point', value, valueIsSync: !c.async, explain: explainNode };
   }
   const eqs = m.eqs.map((vs, i) => ({
     values: vs.map((e) => compileExpr(e, scope, cx)),
@@ -483,12 +486,30 @@ function displayName(t: TableRef): string {
 // Running an access path
 
 /** Rows of a base table through an access path, at the present or at a time-travel point. */
-export function tableProducer(def: TableDef, slot: number, access: Access, clause?: (env: Env) => Promise<TimeSpec>) {
-  return async (env: Env, emit: Emit): Promise<boolean> => {
+export function tableProducer(def: TableDef, slot: number, access: Access, clause?: (env: Env) => Promise<TimeSpec>): Producer {
+  const producer: Producer = async (env, emit) => {
     const run = env.run as SelectRun;
     const time: TimeSpec | undefined = clause ? await clause(env) : run.asOf !== undefined ? { kind: 'as_of', lsn: run.asOf } : undefined;
     if (time) return readPast(def, access, time, env, slot, emit);
     return readCurrent(def, access, env, slot, emit);
+  };
+  if (!clause && access.kind === 'point' && access.valueIsSync) producer.sync = pointSync(def, slot, access);
+  return producer;
+}
+
+/** A key lookup without a promise when the key's pages are cached (see Producer.sync). */
+function pointSync(def: TableDef, slot: number, access: Extract<Access, { kind: 'point' }>): NonNullable<Producer['sync']> {
+  return (env, emit) => {
+    const run = env.run as SelectRun;
+    if (run.asOf !== undefined) return NEEDS_ASYNC;
+    const v = access.value(env) as Value | undefined;
+    if (v === undefined) return true;
+    const row = run.txn.getRow(def, encodeKey([v]));
+    // The read started here completes into the cache; the async path reads it again.
+    if (row instanceof Promise) return NEEDS_ASYNC;
+    if (!row) return true;
+    env.rows[slot] = row;
+    return emit();
   };
 }
 

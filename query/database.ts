@@ -32,7 +32,7 @@ import { compileDelete, compileInsert, compileUpdate, type DmlPlan, type DmlRun 
 import { positionAt } from './lexer.js';
 import { parse } from './parser.js';
 import type { Env } from './scope.js';
-import { ExplainLog, compileSelect, type PlanContext, type SelectPlan, type SelectRun } from './select.js';
+import { ExplainLog, NEEDS_ASYNC, compileSelect, type PlanContext, type SelectPlan, type SelectRun } from './select.js';
 import { Txn } from './txn.js';
 import { Slots } from './slots.js';
 import type { TriggerHost } from './triggers.js';
@@ -221,6 +221,8 @@ export class Database {
   }
 
   async query(sql: string, params?: Params, options?: CallOptions): Promise<QueryResult> {
+    const fast = this.querySync(sql, params, options);
+    if (fast) return fast;
     const r = await this.locked(() => this.queryUnlocked(sql, params, this.conn, options?.asOf));
     if (r.durable) await r.durable;
     return this.queryResult(r, options);
@@ -377,7 +379,7 @@ export class Database {
   }
 
   async get(sql: string, params?: Params, options?: CallOptions): Promise<Record<string, SqlValue> | undefined> {
-    const r = await this.query(sql, params, options);
+    const r = this.querySync(sql, params, options) ?? (await this.query(sql, params, options));
     return r.rows.length ? toObject(r.columns, r.rows[0]!) : undefined;
   }
 
@@ -589,9 +591,34 @@ export class Database {
     }
   }
 
-  private async runIn(st: CachedStatement, s: Statement, txn: Txn, params: Params | undefined, asOf?: bigint): Promise<StatementOutcome> {
-    // Only compilation (a plan-cache miss, DDL) needs the planning context.
-    const cx = (): PlanContext => this.planContext(st, txn);
+  /**
+   * A SELECT answered without a promise: an autocommit query whose cached plan runs synchronously
+   * (a key lookup) on cached pages, with nothing else running and every commit durable, so it
+   * sees exactly what the locked path would. Undefined when any of that does not hold; the
+   * caller then takes the locked path. About eight promises fewer per prepared point query.
+   */
+  private querySync(sql: string, params: Params | undefined, options: CallOptions | undefined): QueryResult | undefined {
+    if (options?.asOf !== undefined || this.busy || this.closed || this.failure || this.conn.txn) return undefined;
+    if (this.log.durableLsn < this.log.lastLsn) return undefined;
+    const hit = this.cache.get(sql);
+    const st = hit?.length === 1 ? hit[0]! : undefined;
+    const cached = st?.plan;
+    if (!st || !cached || cached.catalogVersion !== this.tables.catalog.version || cached.statsVersion !== this.tables.statsVersion) return undefined;
+    const plan = cached.plan as SelectPlan;
+    if (!plan.runSync) return undefined;
+    this.busy = true;
+    let rows: Value[][] | typeof NEEDS_ASYNC;
+    try {
+      rows = plan.runSync(this.statementEnv(st, this.readTxn, params));
+    } finally {
+      this.busy = false;
+    }
+    if (rows === NEEDS_ASYNC) return undefined;
+    return this.queryResult({ columns: plan.columns, rows, lsn: this.tables.appliedLsn }, options);
+  }
+
+  /** The Env a statement runs in: its bound parameters, transaction, clock and helpers. */
+  private statementEnv(st: CachedStatement, txn: Txn, params: Params | undefined, asOf?: bigint): Env {
     const bound = bindParams(st.parsed, params);
     // 'now' is read once per statement, as in SQLite.
     const statementTime = (this.options.clock ?? Date.now)();
@@ -607,7 +634,13 @@ export class Database {
       lsnAtTimestamp: (ms) => this.log.lsnAtTimestamp(ms),
       triggers: this.triggerHost,
     };
-    const env: Env = { rows: [], outer: undefined, agg: undefined, run };
+    return { rows: [], outer: undefined, agg: undefined, run };
+  }
+
+  private async runIn(st: CachedStatement, s: Statement, txn: Txn, params: Params | undefined, asOf?: bigint): Promise<StatementOutcome> {
+    // Only compilation (a plan-cache miss, DDL) needs the planning context.
+    const cx = (): PlanContext => this.planContext(st, txn);
+    const env = this.statementEnv(st, txn, params, asOf);
     switch (s.type) {
       case 'select': {
         const plan = this.plan(st, txn, () => compileSelect(s, undefined, cx())) as SelectPlan;

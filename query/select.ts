@@ -31,11 +31,14 @@ import { WindowSet, evaluateWindows, type Snapshot } from './window.js';
 import type { KeyRange, Txn } from './txn.js';
 import { PERIOD_COLUMNS, compileSystemTime } from './temporal.js';
 import type { TableStats } from '../materializers/stats.js';
+import { NEEDS_ASYNC } from './access.js';
 import {
   TERM_SHARE, bestAccess, explain as explainAccess, hashChoice, planAccess, tableProducer, tableRef,
   type AccessChoice, type BoundCheck, type TableRef,
 } from './access.js';
 import { andAll, conjuncts, visit } from './walk.js';
+
+export { NEEDS_ASYNC };
 import * as V from './values/index.js';
 
 /** Planning needs the table definitions visible to the statement. */
@@ -65,6 +68,8 @@ export interface CteBinding {
 
 export interface SelectPlan extends SubPlan {
   columns: string[];
+  /** `run` without promises, for plans that allow it (see Producer.sync); NEEDS_ASYNC otherwise. */
+  runSync?(env: Env): Value[][] | typeof NEEDS_ASYNC;
 }
 
 /** EXPLAIN QUERY PLAN rows, nested the way SQLite nests them (subqueries under their parent). */
@@ -107,7 +112,15 @@ export interface SelectRun extends RunContext {
  * on point lookups.
  */
 export type Emit = () => boolean | Promise<boolean>;
-export type Producer = (env: Env, emit: Emit) => Promise<boolean>;
+export type Producer = ((env: Env, emit: Emit) => Promise<boolean>) & {
+  /**
+   * The same production without a promise, where it can run without I/O (a key lookup on cached
+   * pages): returns NEEDS_ASYNC, having emitted nothing, when it cannot, and the caller runs the
+   * producer itself. The hot path of prepared point queries.
+   */
+  sync?: (env: Env, emit: () => boolean) => boolean | typeof NEEDS_ASYNC;
+};
+
 
 export function compileSelect(stmt: SelectStmt, parent: Scope | undefined, cx: PlanContext): SelectPlan {
   if (stmt.with) cx = withContext(stmt.with, cx);
@@ -213,7 +226,6 @@ interface LimitPlan {
   apply(rows: Value[][], env: Env, cap?: number): Promise<Value[][]>;
   /** How many rows the producer may stop after (OFFSET plus LIMIT, within `cap`). */
   stopAfter(env: Env, cap?: number): Promise<number | undefined>;
-  /** Most rows the query can return, when known before running (undefined: no limit). */
 }
 
 function compileLimit(stmt: SelectStmt, parent: Scope | undefined, cx: PlanContext): LimitPlan {
@@ -335,6 +347,21 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
       return limit ? limit.apply(rows, env, cap) : rows;
     },
   };
+  const sync = from?.sync;
+  if (sync && !grouped && !order && !isDistinct && !windowed && !stmt.limit && !stmt.offset && !where?.async && outputs.every((o) => !o.async)) {
+    const whereFn = where?.fn as SyncFn | undefined;
+    const outputFns = outputs.map((o) => o.fn as SyncFn);
+    plan.runSync = (outer) => {
+      const env: Env = { rows: new Array(slotCount).fill(null), outer, agg: undefined, run: outer.run };
+      const produced: Value[][] = [];
+      const done = sync(env, () => {
+        if (whereFn && V.isTruthy(whereFn(env)) !== true) return true;
+        produced.push(outputFns.map((f) => f(env)));
+        return true;
+      });
+      return done === NEEDS_ASYNC ? NEEDS_ASYNC : produced;
+    };
+  }
   // Correlation is known only after compiling everything that reads the enclosing scopes.
   plan.correlated = scope.referencedFromInside;
   return plan;
