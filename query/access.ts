@@ -366,7 +366,7 @@ function makeHash(t: TableRef, col: number | 'rowid', probeExpr: Expr, local: Ex
     build,
     probe: async (env) => {
       const v = await probe.fn(env);
-      return col === 'rowid' ? keyValue(v, affinity) : boundValueOrUndefined(v, affinity);
+      return col === 'rowid' ? keyValue(v, affinity, probe.affinity) : boundValueOrUndefined(v, affinity, probe.affinity);
     },
     explain: { detail: `SEARCH ${displayName(t)} USING AUTOMATIC HASH INDEX (${name}=?)` },
   };
@@ -417,8 +417,8 @@ function makePathAccess(t: TableRef, m: PathMatch, scope: Scope, cx: PlanContext
     const convert = m.path.columns[0] === 'rowid' ? keyValue : boundValueOrUndefined;
     const affinity = affinities[0]!;
     const value = c.async
-      ? async (env: Env) => convert(await c.fn(env), affinity)
-      : (env: Env) => convert((c.fn as SyncFn)(env), affinity);
+      ? async (env: Env) => convert(await c.fn(env), affinity, c.affinity)
+      : (env: Env) => convert((c.fn as SyncFn)(env), affinity, c.affinity);
     return { kind: 'point', value, valueIsSync: !c.async, explain: explainNode };
   }
   const eqs = m.eqs.map((vs, i) => ({
@@ -434,15 +434,15 @@ function makePathAccess(t: TableRef, m: PathMatch, scope: Scope, cx: PlanContext
     for (const eq of eqs) {
       const encoded = new Set<string>();
       for (const c of eq.values) {
-        const v = eq.convert(await c.fn(env), eq.affinity);
+        const v = eq.convert(await c.fn(env), eq.affinity, c.affinity);
         if (v !== undefined) encoded.add(encodeValue(v));
       }
       const sorted = [...encoded].sort();
       prefixes = prefixes.flatMap((p) => sorted.map((s) => p + s));
       if (prefixes.length === 0) return [];
     }
-    const loV = lo ? boundValue(await lo.c.fn(env), rangeAffinity!) : undefined;
-    const hiV = hi ? boundValue(await hi.c.fn(env), rangeAffinity!) : undefined;
+    const loV = lo ? boundValue(await lo.c.fn(env), rangeAffinity!, lo.c.affinity) : undefined;
+    const hiV = hi ? boundValue(await hi.c.fn(env), rangeAffinity!, hi.c.affinity) : undefined;
     // A comparison with NULL is never true.
     if (loV === null || hiV === null) return [];
     return prefixes.map((p) => keyRange(p, loV === undefined ? undefined : { v: loV, inclusive: lo!.inclusive }, hiV === undefined ? undefined : { v: hiV, inclusive: hi!.inclusive }));
@@ -684,20 +684,23 @@ function comparable(column: V.Affinity, probes: Expr[], scope: Scope, cx: PlanCo
   });
 }
 
-/** A value compared with a key column, converted as the comparison would convert it. */
-function boundValue(v: Value, affinity: V.Affinity): Value {
+/**
+ * A value compared with a key column, converted as the comparison would convert it: that
+ * depends on the value's own affinity too (a TEXT column against a BLOB column converts neither).
+ */
+function boundValue(v: Value, affinity: V.Affinity, probe: V.Affinity | undefined): Value {
   if (v === null) return null;
-  return V.applyComparisonAffinity(0, affinity, v, undefined)[1];
+  return V.applyComparisonAffinity(0, affinity, v, probe)[1];
 }
 
-function boundValueOrUndefined(v: Value, affinity: V.Affinity): Value | undefined {
-  const b = boundValue(v, affinity);
+function boundValueOrUndefined(v: Value, affinity: V.Affinity, probe: V.Affinity | undefined): Value | undefined {
+  const b = boundValue(v, affinity, probe);
   return b === null ? undefined : b;
 }
 
 /** The rowid to look up for `rowid = v`, or undefined when no rowid can equal v. */
-function keyValue(v: Value, affinity: V.Affinity): Value | undefined {
-  const b = boundValue(v, affinity);
+function keyValue(v: Value, affinity: V.Affinity, probe: V.Affinity | undefined): Value | undefined {
+  const b = boundValue(v, affinity, probe);
   if (b === null) return undefined;
   if (!V.isInteger(b)) {
     const d = V.toDouble(b);

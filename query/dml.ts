@@ -17,10 +17,20 @@
  * applies it as an ordinary UPDATE of that row. RETURNING rows are computed from each row's image
  * right after its change (the new row for INSERT and UPDATE, the old one for DELETE).
  *
- * FOREIGN KEYs (with `PRAGMA foreign_keys = ON`) are checked row by row as each change is made,
- * which SQLite does only for the immediate checks of RESTRICT; NO ACTION and child-side checks are
- * counted to the end of the statement in SQLite, so a statement that violates a key and then
- * repairs it is refused here (documented difference).
+ * FOREIGN KEYs (with `PRAGMA foreign_keys = ON`) hold at the end of each statement, as in SQLite,
+ * which counts violations to the statement's end: a multi-row INSERT may add a child before its
+ * parent, and a DELETE may remove a parent and its children in either order. A change that leaves
+ * a violation open notes what to re-check (`FkPending`): a child row whose parent was missing (by
+ * row key), or a parent key that NO ACTION children may still reference (by child table). When the
+ * top-level statement (triggers and cascades included) finishes, the child rows still there are
+ * checked again and each noted child table is scanned once for the noted keys; a violation left
+ * fails the statement, which the database then rolls back whole. RESTRICT fails at once, and
+ * CASCADE / SET NULL / SET DEFAULT act at once, as in SQLite. DEFERRABLE INITIALLY DEFERRED is
+ * parsed but not kept by the parser, so such keys are checked per statement too.
+ *
+ * UPDATE and DELETE re-read each collected row before changing it when a cascade or trigger may
+ * have changed it since (SQLite seeks each rowid again): a row already deleted is skipped, and an
+ * update applies to the row as it is now.
  */
 import { DosqlError } from '../base/errors.js';
 import { INT64_MAX, int, isInteger, type Value } from '../base/values.js';
@@ -53,6 +63,44 @@ export interface DmlPlan {
 export interface DmlRun extends SelectRun {
   /** PRAGMA foreign_keys: enforce FOREIGN KEY constraints (off by default, as in SQLite). */
   foreignKeys?: boolean;
+  /** Checks the running top-level statement owes at its end; set while one runs with foreignKeys. */
+  fkPending?: FkPending;
+}
+
+/** FOREIGN KEY checks deferred to the end of the top-level statement (see the module header). */
+interface FkPending {
+  /** Child rows written while a parent they reference was missing, by `<table id>:<row key>`. */
+  children: Map<string, { def: TableDef; key: string }>;
+  /** Per `<child table id>#<foreign key index>`: parent keys removed that children may reference. */
+  parents: Map<string, { child: TableDef; fk: ForeignKey; parent: TableDef; keys: Set<string> }>;
+}
+
+/**
+ * Run a DML statement's body; for a top-level statement with foreign keys on, then settle the
+ * checks it left open. Statements inside triggers share their top-level statement's checks.
+ */
+async function withForeignKeys<T>(run: DmlRun, body: () => Promise<T>): Promise<T> {
+  if (!run.foreignKeys || run.fkPending) return body();
+  run.fkPending = { children: new Map(), parents: new Map() };
+  try {
+    const out = await body();
+    await settleForeignKeys(run.txn, run.fkPending);
+    return out;
+  } finally {
+    run.fkPending = undefined;
+  }
+}
+
+/** True when cascades or triggers may change rows of `def` while a statement on it runs. */
+function mayChangeUnderfoot(def: TableDef, run: DmlRun, action: ConflictAction): boolean {
+  return run.foreignKeys === true || (def.triggers?.length ?? 0) > 0 || action === 'REPLACE';
+}
+
+/** The row `rec` as it is now, undefined once deleted (rec was collected before the changes began). */
+async function reread(def: TableDef, rec: StoredRow, txn: Txn): Promise<StoredRow | undefined> {
+  let now = txn.getRow(def, rowKey(def, rec[0] as number | bigint, columnsOf(def, rec)));
+  if (now instanceof Promise) now = await now;
+  return now;
 }
 
 /** Most levels of ON DELETE/UPDATE CASCADE followed from one change (SQLite bounds it by its trigger depth). */
@@ -323,7 +371,7 @@ export function compileInsert(stmt: InsertStmt, outerCx: PlanContext): DmlPlan {
   const returning = compileReturning(stmt.returning, def, name, cx);
   return {
     columns: returning?.columns,
-    async run(env) {
+    run: (env) => withForeignKeys(env.run as DmlRun, async () => {
       const rc: RowContext = { def, checks, action, run: env.run as DmlRun, upserts, setColumns: [] };
       let affected = 0;
       let last: number | bigint | undefined;
@@ -352,7 +400,7 @@ export function compileInsert(stmt: InsertStmt, outerCx: PlanContext): DmlPlan {
         }
       }
       return { rowsAffected: affected, lastInsertRowid: last, rows: out };
-    },
+    }),
   };
 }
 
@@ -414,7 +462,10 @@ async function insertOne(rc: RowContext, row: Value[], explicitRowid: Value, env
   const given = def.rowidColumn >= 0 ? row[def.rowidColumn]! : explicitRowid;
   let rowid: number | bigint;
   if (given !== null) rowid = toRowid(given);
-  else rowid = nextRowid(txn.maxRowid(def));
+  else {
+    const auto = autoRowid(def, run);
+    rowid = auto instanceof Promise ? await auto : auto;
+  }
   if (def.rowidColumn >= 0) row[def.rowidColumn] = rowid;
   if (!(await checkRow(def, rc.checks, [rowid, ...row], run, action))) return undefined;
   const key = rowKey(def, rowid, row);
@@ -444,7 +495,7 @@ async function insertOne(rc: RowContext, row: Value[], explicitRowid: Value, env
     if (victim) await deleteOne(rc, victim, 0, false);
   }
   if (def.triggers && !(await fireTriggers(def, 'INSERT', 'BEFORE', { new: [rowid, ...row] }, run))) return undefined;
-  if (run.foreignKeys) await checkParentsExist(def, row, txn);
+  if (run.foreignKeys) await checkChild(run, def, key, row);
   txn.insertRow(def, rowid, row);
   if (def.triggers) await fireTriggers(def, 'INSERT', 'AFTER', { new: [rowid, ...row] }, run);
   return { rec: [rowid, ...row], inserted: true };
@@ -454,12 +505,47 @@ function wrapUpdate(rec: StoredRow | undefined): { rec: StoredRow; inserted: boo
   return rec ? { rec, inserted: false } : undefined;
 }
 
-function nextRowid(max: number | bigint): number | bigint {
-  if (typeof max === 'bigint') {
-    if (max >= INT64_MAX) throw new DosqlError('ERROR', 'database or disk is full (rowid space exhausted)');
-    return int(max + 1n);
+/** Random rowids tried once the largest rowid is taken, as SQLite does, before giving up as full. */
+export const ROWID_RANDOM_TRIES_MAX = 100;
+
+function fullError(): DosqlError {
+  return new DosqlError('ERROR', 'database or disk is full (rowid space exhausted)');
+}
+
+/**
+ * The rowid SQLite gives a row inserted without one: max(rowid in the table) + 1, 1 when empty.
+ * AUTOINCREMENT uses the largest rowid ever given instead (never reusing one), as do tables
+ * clustered by another PRIMARY KEY and concurrent transactions (see Txn.currentMaxRowid). When the
+ * largest is INT64_MAX, unused random rowids are tried (from the run's random source, so replays
+ * from a seed agree); AUTOINCREMENT fails at once, as in SQLite.
+ */
+function autoRowid(def: TableDef, run: DmlRun): number | bigint | Promise<number | bigint> {
+  const txn = run.txn;
+  const autoincrement = extrasOf(def).autoincrement;
+  if (autoincrement || def.primaryKey.length > 0 || txn.snapshot !== undefined) {
+    const max = txn.maxRowid(def);
+    if (max < INT64_MAX) return successor(max);
+    if (autoincrement || def.primaryKey.length > 0) throw fullError();
+    return randomRowid(def, run);
   }
-  return max >= Number.MAX_SAFE_INTEGER ? BigInt(max) + 1n : max + 1;
+  const cur = txn.currentMaxRowid(def);
+  if (cur instanceof Promise) return cur.then((m) => (m === null ? 1 : m < INT64_MAX ? successor(m) : randomRowid(def, run)));
+  return cur === null ? 1 : cur < INT64_MAX ? successor(cur) : randomRowid(def, run);
+}
+
+function successor(max: number | bigint): number | bigint {
+  if (typeof max === 'bigint') return int(max + 1n);
+  return max >= Number.MAX_SAFE_INTEGER ? int(BigInt(max) + 1n) : max + 1;
+}
+
+async function randomRowid(def: TableDef, run: DmlRun): Promise<number | bigint> {
+  for (let tries = 0; tries < ROWID_RANDOM_TRIES_MAX; tries++) {
+    const candidate = int((BigInt.asUintN(64, run.random()) & ((1n << 62n) - 1n)) + 1n);
+    let hit = run.txn.getRow(def, rowKey(def, candidate, []));
+    if (hit instanceof Promise) hit = await hit;
+    if (hit === undefined) return candidate;
+  }
+  throw fullError();
 }
 
 async function findByRowid(def: TableDef, rowid: number | bigint, txn: Txn): Promise<StoredRow | undefined> {
@@ -506,13 +592,16 @@ export function compileUpdate(stmt: UpdateStmt, cx: PlanContext): DmlPlan {
   const returning = compileReturning(stmt.returning, def, stmt.alias ?? stmt.table, cx);
   return {
     columns: returning?.columns,
-    async run(env) {
+    run: (env) => withForeignKeys(env.run as DmlRun, async () => {
       const rc: RowContext = { def, checks, action, run: env.run as DmlRun, upserts: [], setColumns };
       const rows = await match.collect(env);
       const local: Env = { rows: [null], outer: env.outer, agg: undefined, run: env.run };
       let affected = 0;
       const out: Value[][] | undefined = returning ? [] : undefined;
-      for (const rec of rows) {
+      const fresh = mayChangeUnderfoot(def, rc.run, action);
+      for (const collected of rows) {
+        const rec = fresh ? await reread(def, collected, rc.run.txn) : collected;
+        if (rec === undefined) continue;
         local.rows[0] = rec;
         const next = rec.slice(0, 1 + def.columns.length);
         for (const s of sets) next[s.index] = await s.value.fn(local);
@@ -523,7 +612,7 @@ export function compileUpdate(stmt: UpdateStmt, cx: PlanContext): DmlPlan {
         }
       }
       return { rowsAffected: affected, rows: out };
-    },
+    }),
   };
 }
 
@@ -560,7 +649,7 @@ async function updateOne(rc: RowContext, rec: StoredRow, next: Value[]): Promise
   }
   const images = { new: [rowid, ...row], old: rec };
   if (def.triggers && !(await fireTriggers(def, 'UPDATE', 'BEFORE', images, run, rc.setColumns))) return undefined;
-  if (run.foreignKeys) await checkParentsExist(def, row, txn, before);
+  if (run.foreignKeys) await checkChild(run, def, newKey, row, before);
   if (newKey === oldKey && rowid === oldRowid) txn.updateRow(def, rowid, before, row);
   else {
     txn.deleteRow(def, oldRowid, before);
@@ -581,18 +670,21 @@ export function compileDelete(stmt: DeleteStmt, cx: PlanContext): DmlPlan {
   const returning = compileReturning(stmt.returning, def, stmt.alias ?? stmt.table, cx);
   return {
     columns: returning?.columns,
-    async run(env) {
+    run: (env) => withForeignKeys(env.run as DmlRun, async () => {
       const rc: RowContext = { def, checks: [], action: 'ABORT', run: env.run as DmlRun, upserts: [], setColumns: [] };
       const rows = await match.collect(env);
       let affected = 0;
       const out: Value[][] | undefined = returning ? [] : undefined;
-      for (const rec of rows) {
+      const fresh = mayChangeUnderfoot(def, rc.run, 'ABORT');
+      for (const collected of rows) {
+        const rec = fresh ? await reread(def, collected, rc.run.txn) : collected;
+        if (rec === undefined) continue;
         if (!(await deleteOne(rc, rec, 0))) continue;
         affected++;
         if (out) out.push(await returning!.row(rec, env));
       }
       return { rowsAffected: affected, rows: out };
-    },
+    }),
   };
 }
 
@@ -630,16 +722,55 @@ function parentColumns(fk: ForeignKey, parent: TableDef): number[] {
   throw new DosqlError('ERROR', `foreign key mismatch - referencing "${parent.name}", which has no PRIMARY KEY`);
 }
 
-/** Child rows must reference an existing parent row (unless a child column is NULL). */
-async function checkParentsExist(def: TableDef, row: Value[], txn: Txn, before?: Value[]): Promise<void> {
+/** The parent table of `fk`, which must exist as a table. */
+function parentOf(fk: ForeignKey, txn: Txn): TableDef {
+  const parent = txn.table(fk.parent);
+  if (!parent || parent.view) throw new DosqlError('ERROR', `no such table: ${fk.parent}`);
+  return parent;
+}
+
+/** True when every foreign key of the child row `row` finds its parent (or has a NULL column). */
+async function parentsExist(def: TableDef, row: Value[], txn: Txn, before?: Value[]): Promise<boolean> {
   for (const fk of extrasOf(def).foreignKeys) {
     const vals = fk.columns.map((i) => row[i]!);
     if (vals.some((v) => v === null)) continue;
     if (before && encodeKey(fk.columns.map((i) => before[i]!)) === encodeKey(vals)) continue;
-    const parent = txn.table(fk.parent);
-    if (!parent || parent.view) throw new DosqlError('ERROR', `no such table: ${fk.parent}`);
+    const parent = parentOf(fk, txn);
+    if (!(await parentExists(parent, parentColumns(fk, parent), vals, txn))) return false;
+  }
+  return true;
+}
+
+/**
+ * A child row stored under `key` must reference existing parents by the end of the statement: one
+ * missing now is noted for `settleForeignKeys` (a later row of the statement may add it).
+ */
+async function checkChild(run: DmlRun, def: TableDef, key: string, row: Value[], before?: Value[]): Promise<void> {
+  if (await parentsExist(def, row, run.txn, before)) return;
+  if (!run.fkPending) throw fkError();
+  run.fkPending.children.set(`${def.id}:${key}`, { def, key });
+}
+
+/** The end of a top-level statement: every check it left open must now pass. */
+async function settleForeignKeys(txn: Txn, pending: FkPending): Promise<void> {
+  for (const { def, key } of pending.children.values()) {
+    let rec = txn.getRow(def, key);
+    if (rec instanceof Promise) rec = await rec;
+    // Deleted again by the statement: no violation left (SQLite's counter goes back down).
+    if (rec !== undefined && !(await parentsExist(def, columnsOf(def, rec), txn))) throw fkError();
+  }
+  for (const { child, fk, parent, keys } of pending.parents.values()) {
     const pcols = parentColumns(fk, parent);
-    if (!(await parentExists(parent, pcols, vals, txn))) throw fkError();
+    const settled = new Set<string>();
+    for await (const rec of txn.scan(child)) {
+      const vals = fk.columns.map((i, n) => V.applyAffinity(rec[1 + i]!, parent.columns[pcols[n]!]!.affinity));
+      if (vals.some((v) => v === null)) continue;
+      const k = encodeKey(vals);
+      if (!keys.has(k) || settled.has(k)) continue;
+      // A parent row may hold the key again (re-inserted, or another row updated into it).
+      if (!(await parentExists(parent, pcols, vals, txn))) throw fkError();
+      settled.add(k);
+    }
   }
 }
 
@@ -679,13 +810,23 @@ async function onParentChange(rc: RowContext, old: StoredRow, next: StoredRow | 
     if (oldVals.some((v) => v === null)) continue;
     if (next && encodeKey(oldVals) === encodeKey(pcols.map((i) => next[1 + i]!))) continue;
     const want = encodeKey(oldVals);
+    const action = next ? fk.onUpdate : fk.onDelete;
+    const pending = rc.run.fkPending;
+    if (pending && action !== 'RESTRICT' && action !== 'CASCADE' && action !== 'SET NULL' && action !== 'SET DEFAULT') {
+      // NO ACTION: children referencing the old key are a violation only if still there at the
+      // statement's end; one scan of the child table then settles every key noted.
+      const id = `${child.id}#${extrasOf(child).foreignKeys.indexOf(fk)}`;
+      let entry = pending.parents.get(id);
+      if (!entry) pending.parents.set(id, (entry = { child, fk, parent: rc.def, keys: new Set() }));
+      entry.keys.add(want);
+      continue;
+    }
     const matches: StoredRow[] = [];
     for await (const rec of txn.scan(child)) {
       const vals = fk.columns.map((i, n) => V.applyAffinity(rec[1 + i]!, rc.def.columns[pcols[n]!]!.affinity));
       if (encodeKey(vals) === want) matches.push(rec.slice(0, 1 + child.columns.length));
     }
     if (!matches.length) continue;
-    const action = next ? fk.onUpdate : fk.onDelete;
     const crc: RowContext = { def: child, checks: [], action: 'ABORT', run: rc.run, upserts: [], setColumns: fk.columns.map((i) => child.columns[i]!.name.toLowerCase()) };
     if (action === 'CASCADE' && !next) {
       for (const m of matches) await deleteOne(crc, m, depth + 1);
@@ -700,7 +841,7 @@ async function onParentChange(rc: RowContext, old: StoredRow, next: StoredRow | 
         await updateOne({ ...crc, checks: [] }, m, upd);
       }
     } else {
-      // RESTRICT and NO ACTION (checked at once here; see the module header).
+      // RESTRICT fails at once, as in SQLite (NO ACTION waits for the statement's end, above).
       throw fkError();
     }
   }

@@ -7,12 +7,21 @@
  * whether it is `async`; a node is async only if a child is, and the executor awaits only those.
  * That keeps the hot paths (INSERT ... VALUES (?, ?), WHERE id = ?) free of promises.
  *
+ * Collations follow SQLite (datatype3.html, 7.1): a comparison uses the left operand's explicit
+ * collation (a postfix COLLATE), else the right operand's, else a column's declared one, else
+ * BINARY. An explicit collation is carried outward through every operator and function call, so
+ * `('A' COLLATE NOCASE || 'b') = 'ab'` compares with NOCASE; when several operands carry one, the
+ * first in SQLite's search order wins (the left operand, then the argument list in order, then the
+ * right operand; LIKE and GLOB are calls whose pattern comes first). A column's own collation
+ * passes only through CAST and unary +. Subqueries stop both. `Compiled.collation` is therefore
+ * exactly what SQLite's sqlite3ExprCollSeq() returns, which ORDER BY and min()/max() use too.
+ *
  * Aggregates: when a SELECT groups, result columns, HAVING and ORDER BY are compiled in aggregate
  * mode: each aggregate call becomes a slot in `env.agg`, filled when its group is finished, and its
  * arguments are compiled separately for the per-row step.
  */
 import { DosqlError, type ErrorCode } from '../base/errors.js';
-import type { Value } from '../base/values.js';
+import { real, type Value } from '../base/values.js';
 import type { Expr, FunctionExpr, SelectStmt } from './ast.js';
 import type { Env, Scope } from './scope.js';
 import * as V from './values/index.js';
@@ -27,7 +36,10 @@ export interface Compiled {
   async: boolean;
   /** Affinity when the expression is a bare column (or CAST): it steers comparisons. */
   affinity?: V.Affinity;
+  /** The collation SQLite gives the expression: explicit (carried outward) or a column's. */
   collation?: V.Collation;
+  /** True when `collation` comes from a COLLATE operator, which outranks a column's collation. */
+  explicitCollation?: boolean;
 }
 
 export interface AggSpec {
@@ -38,6 +50,8 @@ export interface AggSpec {
   filter?: Compiled;
   /** `agg(x ORDER BY ...)`: the order the rows are fed to the aggregate in. */
   orderBy?: Array<{ key: Compiled; desc: boolean; nullsFirst: boolean }>;
+  /** The argument's collation (explicit or a column's), which min() and max() compare with. */
+  collation?: V.Collation;
   pos: number;
 }
 
@@ -46,6 +60,8 @@ export interface SubPlan {
   columnCount: number;
   /** Affinity of each result column (a column reference's, or none), as SQLite gives subqueries. */
   affinities?: Array<V.Affinity | undefined>;
+  /** Collation of each result column, for `x IN (SELECT ...)`; none when absent. */
+  collations?: Array<Pick<Compiled, 'collation' | 'explicitCollation'> | undefined>;
   correlated: boolean;
   run(env: Env, limit?: number): Promise<Value[][]>;
 }
@@ -79,49 +95,71 @@ export function compileExpr(e: Expr, scope: Scope, ctx: CompileContext, depth = 
     }
     case 'column':
       return compileColumn(e.name, e.table, e.pos, scope);
-    case 'unary':
-      return compileUnary(e.op, sub(e.operand));
-    case 'binary':
-      return compileBinary(e.op, sub(e.left), sub(e.right), e.pos, ctx);
+    case 'unary': {
+      const x = sub(e.operand);
+      // Unary + passes its operand's collation whole, a column's included (compileUnary).
+      return e.op === '+' ? compileUnary(e.op, x) : carry(compileUnary(e.op, x), x);
+    }
+    case 'binary': {
+      const [l, r] = [sub(e.left), sub(e.right)];
+      return carry(compileBinary(e.op, l, r, e.pos, ctx), l, r);
+    }
     case 'is': {
       const [l, r] = [sub(e.left), sub(e.right)];
       const neg = e.negated;
-      return lift([l, r], ([a, b]) => {
+      const coll = comparisonCollation(l, r);
+      const c = lift([l, r], ([a, b]) => {
         const [x, y] = V.applyComparisonAffinity(a!, l.affinity, b!, r.affinity);
-        const same = x === null || y === null ? x === y : V.compareValues(x, y, collationOf(l, r)) === 0;
+        const same = x === null || y === null ? x === y : V.compareValues(x, y, coll) === 0;
         return same !== neg ? 1 : 0;
       });
+      return carry(c, l, r);
     }
     case 'between': {
       const [x, lo, hi] = [sub(e.operand), sub(e.low), sub(e.high)];
-      const coll = x.collation;
+      // SQLite runs BETWEEN as x >= lo AND x <= hi: each comparison picks its own collation.
+      const loColl = comparisonCollation(x, lo);
+      const hiColl = comparisonCollation(x, hi);
       const neg = e.negated;
-      return lift([x, lo, hi], ([a, b, c]) => {
-        const ge = cmp('>=', a!, x.affinity, b!, lo.affinity, coll);
-        const le = cmp('<=', a!, x.affinity, c!, hi.affinity, coll);
+      const c = lift([x, lo, hi], ([a, b, c]) => {
+        const ge = cmp('>=', a!, x.affinity, b!, lo.affinity, loColl);
+        const le = cmp('<=', a!, x.affinity, c!, hi.affinity, hiColl);
         const r = and3(ge, le);
         return neg ? not3(r) : r;
       });
+      return carry(c, x, lo, hi);
     }
-    case 'in_list':
-      return compileInList(sub(e.operand), e.list.map(sub), e.negated);
-    case 'in_select':
-      return compileInSelect(sub(e.operand), ctx.compileSubquery(e.select, scope), e.negated, e.pos, ctx);
-    case 'like':
-      return compileLike(e.op, sub(e.operand), sub(e.pattern), e.escape ? sub(e.escape) : undefined, e.negated, e.pos, ctx);
-    case 'case':
-      return compileCase(e.operand ? sub(e.operand) : undefined, e.whens.map((w) => [sub(w.when), sub(w.then)]), e.else ? sub(e.else) : undefined);
+    case 'in_list': {
+      const [x, list] = [sub(e.operand), e.list.map(sub)];
+      return carry(compileInList(x, list, e.negated), x, ...list);
+    }
+    case 'in_select': {
+      const x = sub(e.operand);
+      return carry(compileInSelect(x, ctx.compileSubquery(e.select, scope), e.negated, e.pos, ctx), x);
+    }
+    case 'like': {
+      const [x, pattern, escape] = [sub(e.operand), sub(e.pattern), e.escape ? sub(e.escape) : undefined];
+      // SQLite turns `x LIKE p ESCAPE c` into like(p, x, c): the pattern comes first.
+      return carry(compileLike(e.op, x, pattern, escape, e.negated, e.pos, ctx), pattern, x, escape);
+    }
+    case 'case': {
+      const operand = e.operand ? sub(e.operand) : undefined;
+      const whens = e.whens.map((w): [Compiled, Compiled] => [sub(w.when), sub(w.then)]);
+      const otherwise = e.else ? sub(e.else) : undefined;
+      return carry(compileCase(operand, whens, otherwise), operand, ...whens.flat(), otherwise);
+    }
     case 'cast': {
       const x = sub(e.operand);
       const type = e.type;
       const c = lift([x], ([a]) => V.castTo(a!, type));
-      return { ...c, affinity: V.affinityOfType(type) };
+      // CAST keeps its operand's collation, a column's included, as unary + does.
+      return { ...c, affinity: V.affinityOfType(type), collation: x.collation, explicitCollation: x.explicitCollation };
     }
     case 'collate': {
       const x = sub(e.operand);
       const name = e.collation.toUpperCase();
       if (name !== 'BINARY' && name !== 'NOCASE' && name !== 'RTRIM') ctx.fail('ERROR', `no such collation sequence: ${e.collation}`, e.pos);
-      return { ...x, collation: name };
+      return { ...x, collation: name, explicitCollation: true };
     }
     case 'function':
       return compileFunction(e, scope, ctx, depth);
@@ -208,8 +246,26 @@ export function lift(parts: Compiled[], f: (vals: Value[], env: Env) => Value): 
   };
 }
 
-function collationOf(l: Compiled, r: Compiled): V.Collation | undefined {
+/**
+ * The collation a comparison of `l` with `r` uses: an explicit one, the left operand's first,
+ * else a column's, the left operand's first (datatype3.html, 7.1).
+ */
+function comparisonCollation(l: Pick<Compiled, 'collation' | 'explicitCollation'>, r: Pick<Compiled, 'collation' | 'explicitCollation'>): V.Collation | undefined {
+  if (l.explicitCollation) return l.collation;
+  if (r.explicitCollation) return r.collation;
   return l.collation ?? r.collation;
+}
+
+/**
+ * `node` with the first explicit collation among `parts` (given in SQLite's search order), as
+ * SQLite's EP_Collate carries it outward; a column's collation does not pass (see CAST and +).
+ */
+function carry(node: Compiled, ...parts: Array<Compiled | undefined>): Compiled {
+  for (const p of parts) {
+    if (p?.explicitCollation) return { ...node, collation: p.collation, explicitCollation: true };
+  }
+  if (node.collation === undefined && node.explicitCollation === undefined) return node;
+  return { ...node, collation: undefined, explicitCollation: undefined };
 }
 
 type CmpOp = '=' | '<>' | '<' | '<=' | '>' | '>=';
@@ -242,7 +298,7 @@ function compileUnary(op: '-' | '+' | '~' | 'NOT', x: Compiled): Compiled {
     case '-':
       return lift([x], ([a]) => V.negate(a!));
     case '+':
-      // Unary + keeps the value but, as in SQLite, not the column's affinity.
+      // Unary + keeps the value and its collation but, as in SQLite, not the column's affinity.
       return { ...x, affinity: undefined };
     case '~':
       return lift([x], ([a]) => V.bitNot(a!));
@@ -270,7 +326,7 @@ function compileBinary(op: string, l: Compiled, r: Compiled, pos: number, ctx: C
   if (arith) return lift([l, r], ([a, b]) => arith(a!, b!));
   if (op === '->') return lift([l, r], ([a, b]) => V.jsonArrow(a!, b!));
   if (op === '->>') return lift([l, r], ([a, b]) => V.jsonArrow2(a!, b!));
-  const coll = collationOf(l, r);
+  const coll = comparisonCollation(l, r);
   const cop = op as CmpOp;
   const la = l.affinity;
   const ra = r.affinity;
@@ -305,12 +361,15 @@ function compileLogic(op: 'AND' | 'OR', l: Compiled, r: Compiled): Compiled {
 }
 
 function compileInList(x: Compiled, list: Compiled[], negated: boolean): Compiled {
+  // SQLite rewrites `x IN (y)` to `x = y` (the comparison's collation rule); a longer list
+  // compares with the left operand's collation only.
+  const colls = list.length === 1 ? [comparisonCollation(x, list[0]!)] : list.map(() => x.collation);
   return lift([x, ...list], ([a, ...items]) => {
     if (items.length === 0) return negated ? 1 : 0;
     if (a === null) return null;
     let sawNull = false;
     for (let i = 0; i < items.length; i++) {
-      const r = cmp('=', a!, x.affinity, items[i]!, list[i]!.affinity, x.collation ?? list[i]!.collation);
+      const r = cmp('=', a!, x.affinity, items[i]!, list[i]!.affinity, colls[i]);
       if (r === null) sawNull = true;
       else if (r === 1) return negated ? 0 : 1;
     }
@@ -321,15 +380,17 @@ function compileInList(x: Compiled, list: Compiled[], negated: boolean): Compile
 
 function compileInSelect(x: Compiled, plan: SubPlan, negated: boolean, pos: number, ctx: CompileContext): Compiled {
   if (plan.columnCount !== 1) ctx.fail('ERROR', `sub-select returns ${plan.columnCount} columns - expected 1`, pos);
+  const coll = comparisonCollation(x, plan.collations?.[0] ?? {});
+  const realProbe = V.comparisonAffinity(x.affinity, plan.affinities?.[0]) === 'REAL';
   return {
     fn: async (env) => {
-      const a = await x.fn(env);
+      const a = realProbe ? realProbeOf(await x.fn(env)) : await x.fn(env);
       const rows = await runSub(plan, env);
       if (rows.length === 0) return negated ? 1 : 0;
       if (a === null) return null;
       let sawNull = false;
       for (const row of rows) {
-        const r = cmp('=', a, x.affinity, row[0]!, plan.affinities?.[0], x.collation);
+        const r = cmp('=', a, x.affinity, row[0]!, plan.affinities?.[0], coll);
         if (r === null) sawNull = true;
         else if (r === 1) return negated ? 0 : 1;
       }
@@ -338,6 +399,15 @@ function compileInSelect(x: Compiled, plan: SubPlan, negated: boolean, pos: numb
     },
     async: true,
   };
+}
+
+/**
+ * SQLite probes an IN subquery under REAL affinity with the left value made REAL (OP_Affinity), so
+ * an integer past 2^53 matches the REAL it rounds to, unlike in `=`.
+ */
+function realProbeOf(v: Value): Value {
+  const [n] = V.applyComparisonAffinity(v, 'REAL', null, undefined);
+  return typeof n === 'bigint' ? real(Number(n)) : n;
 }
 
 function compileLike(
@@ -368,13 +438,16 @@ function compileLike(
 function compileCase(operand: Compiled | undefined, whens: Array<[Compiled, Compiled]>, otherwise: Compiled | undefined): Compiled {
   const all = [operand, ...whens.flat(), otherwise].filter((c): c is Compiled => c !== undefined);
   const isAsync = all.some((c) => c.async);
-  const test = (base: Value | undefined, w: Value, when: Compiled): boolean =>
-    operand === undefined ? truth(w) === true : cmp('=', base!, operand.affinity, w, when.affinity, operand.collation) === 1;
+  // `CASE x WHEN w` compares as x = w does.
+  const colls = whens.map(([when]) => (operand ? comparisonCollation(operand, when) : undefined));
+  const test = (base: Value | undefined, w: Value, i: number): boolean =>
+    operand === undefined ? truth(w) === true : cmp('=', base!, operand.affinity, w, whens[i]![0].affinity, colls[i]) === 1;
   if (!isAsync) {
     const fn: SyncFn = (env) => {
       const base = operand ? (operand.fn as SyncFn)(env) : undefined;
-      for (const [when, then] of whens) {
-        if (test(base, (when.fn as SyncFn)(env), when)) return (then.fn as SyncFn)(env);
+      for (let i = 0; i < whens.length; i++) {
+        const [when, then] = whens[i]!;
+        if (test(base, (when.fn as SyncFn)(env), i)) return (then.fn as SyncFn)(env);
       }
       return otherwise ? (otherwise.fn as SyncFn)(env) : null;
     };
@@ -383,8 +456,9 @@ function compileCase(operand: Compiled | undefined, whens: Array<[Compiled, Comp
   return {
     fn: async (env) => {
       const base = operand ? await operand.fn(env) : undefined;
-      for (const [when, then] of whens) {
-        if (test(base, await when.fn(env), when)) return then.fn(env);
+      for (let i = 0; i < whens.length; i++) {
+        const [when, then] = whens[i]!;
+        if (test(base, await when.fn(env), i)) return then.fn(env);
       }
       return otherwise ? otherwise.fn(env) : null;
     },
@@ -411,11 +485,20 @@ function compileFunction(e: FunctionExpr, scope: Scope, ctx: CompileContext, dep
     ctx.fail('ERROR', `wrong number of arguments to function ${name}()`, e.pos);
   }
   const args = e.args.map((a) => compileExpr(a, scope, ctx, depth + 1));
+  return carry(compileScalarCall(name, scalar, e, args), ...args);
+}
+
+/** Scalar functions that compare their arguments, under the first argument's collation that has one. */
+const COLLATING_FUNCTIONS = new Set(['min', 'max', 'nullif']);
+
+function compileScalarCall(name: string, scalar: V.ScalarFunction, e: FunctionExpr, args: Compiled[]): Compiled {
   if (name === 'coalesce' || name === 'ifnull' || name === 'iif') return compileLazy(name, args);
+  const collation = COLLATING_FUNCTIONS.has(name) ? args.find((a) => a.collation !== undefined)?.collation : undefined;
   // SQLite passes "this text is JSON" along with values from JSON functions and ->; a Value
   // cannot carry it, so the call site tells the JSON function which arguments are JSON.
   const jsonArgs = V.JSON_FUNCTIONS[name] ? e.args.map(isJsonValued) : undefined;
   if (jsonArgs?.some(Boolean)) return lift(args, (vals, env) => scalar.fn(vals, { random: env.run.random, now: env.run.now, jsonArgs } as V.FunctionContext));
+  if (collation !== undefined) return lift(args, (vals, env) => scalar.fn(vals, { random: env.run.random, now: env.run.now, collation }));
   return lift(args, (vals, env) => scalar.fn(vals, env.run));
 }
 
@@ -454,7 +537,8 @@ function compileAggregateCall(e: FunctionExpr, name: string, scope: Scope, ctx: 
       desc: o.direction === 'DESC',
       nullsFirst: o.nulls ? o.nulls === 'FIRST' : o.direction !== 'DESC',
     })),
+    collation: args[0]?.collation,
     pos: e.pos,
   });
-  return { fn: (env) => env.agg![slot] ?? null, async: false };
+  return carry({ fn: (env) => env.agg![slot] ?? null, async: false }, ...args);
 }

@@ -11,6 +11,14 @@
  * Statement atomicity: each statement opens a mark; an error rolls the overlay, the change list and
  * the pending catalog back to the mark, so a failing statement leaves nothing half-applied. The
  * same marks give SAVEPOINTs later.
+ *
+ * Automatic rowids: SQLite gives a row inserted without a rowid max(rowid now in the table) + 1,
+ * so a deleted largest rowid is reused and negative rowids count. For a table keyed by rowid that
+ * max is the last key of its rows tree merged with the overlay: read once (one reverse seek) and
+ * then kept per table in `liveMax` as rows are inserted, so a bulk insert does no seek per row; a
+ * delete of the cached max, or a rollback to a mark, forgets it and the next use reads it again.
+ * Tables clustered by another PRIMARY KEY keep the rowid high-water mark (`maxRowid`): finding
+ * their largest hidden rowid would be a full scan.
  */
 import { DosqlError, assert } from '../base/errors.js';
 import type { Value } from '../base/values.js';
@@ -30,6 +38,7 @@ export function columnsOf(def: TableDef, rec: StoredRow): Value[] {
 }
 
 interface TableOverlay {
+  table: number;
   /** Row key -> stored row, or null for a row deleted by this transaction. */
   rows: Map<string, StoredRow | null>;
   /** Per UNIQUE constraint: constrained-values key -> rowid, or null when freed. */
@@ -78,6 +87,8 @@ export class Txn {
   /** What a SERIALIZABLE transaction read, validated at commit (see TableStore.validate). */
   private readonly readKeys = new Set<string>();
   private readonly readRanges: ReadRange[] = [];
+  /** Per table id: the largest rowid of a live row as this transaction sees it, null when none. */
+  private readonly liveMax = new Map<number, number | bigint | null>();
 
   constructor(
     private readonly tables: TableStore,
@@ -249,10 +260,48 @@ export class Txn {
     return row ? (row[0] as number | bigint) : undefined;
   }
 
+  /**
+   * The largest rowid ever given in this table (committed or pending): the rowid high-water mark
+   * that AUTOINCREMENT and tables clustered by a non-rowid PRIMARY KEY allocate above.
+   */
   maxRowid(def: TableDef): number | bigint {
     const o = this.overlays.get(def.id);
     if (o) return o.maxRowid;
     return this.isNew(def) ? 0 : this.tables.table(def.id).maxRowid;
+  }
+
+  /**
+   * The largest rowid among the rows this transaction sees, null for an empty table, for a table
+   * keyed by rowid and a transaction reading the latest state (see the module header).
+   * Synchronous once known.
+   */
+  currentMaxRowid(def: TableDef): number | bigint | null | Promise<number | bigint | null> {
+    assert(def.primaryKey.length === 0 && this.snapshot === undefined, 'currentMaxRowid needs a rowid table and the latest state');
+    const known = this.liveMax.get(def.id);
+    if (known !== undefined) return known;
+    return this.readMaxRowid(def);
+  }
+
+  private async readMaxRowid(def: TableDef): Promise<number | bigint | null> {
+    const o = this.overlays.get(def.id);
+    let best: number | bigint | null = null;
+    if (o) for (const row of o.rows.values()) if (row && (best === null || (row[0] as number | bigint) > best)) best = row[0] as number | bigint;
+    if (!this.isNew(def)) {
+      // Committed keys this transaction replaced or deleted are decided by the overlay, counted
+      // above; past them, the first committed key from the top is the committed maximum.
+      const skipMax = o ? o.rows.size : 0;
+      let skipped = 0;
+      for await (const [key, rec] of this.tables.table(def.id).rows.scan({ reverse: true })) {
+        if (o?.rows.has(key)) {
+          assert(++skipped <= skipMax, 'reverse scan skipped more keys than the overlay holds');
+          continue;
+        }
+        if (best === null || (rec[0] as number | bigint) > best) best = rec[0] as number | bigint;
+        break;
+      }
+    }
+    this.liveMax.set(def.id, best);
+    return best;
   }
 
   /** Rows in key order within [lo, hi] bounds, merging committed rows with this txn's changes. */
@@ -298,12 +347,15 @@ export class Txn {
       this.undo.push({ kind: 'maxRowid', overlay: o, prev: o.maxRowid });
       o.maxRowid = rowid;
     }
+    const live = this.liveMax.get(def.id);
+    if (live === null || (live !== undefined && rowid > live)) this.liveMax.set(def.id, rowid);
     this.changes.push({ op: 'insert', table: def.id, rowid, row });
   }
 
   deleteRow(def: TableDef, rowid: number | bigint, before: Value[]): void {
     const o = this.overlay(def);
     this.removeRow(def, o, rowid, before);
+    if (this.liveMax.get(def.id) === rowid) this.liveMax.delete(def.id);
     this.changes.push({ op: 'delete', table: def.id, rowid, before });
   }
 
@@ -334,6 +386,7 @@ export class Txn {
     let o = this.overlays.get(def.id);
     if (!o) {
       o = {
+        table: def.id,
         rows: new Map(),
         uniques: def.uniques.map(() => new Map()),
         maxRowid: this.isNew(def) ? 0 : this.tables.table(def.id).maxRowid,
@@ -358,6 +411,7 @@ export class Txn {
   private revert(u: Undo): void {
     switch (u.kind) {
       case 'row':
+        this.liveMax.delete(u.overlay.table);
         if (u.prev === undefined) {
           u.overlay.rows.delete(u.key);
           u.overlay.sorted = undefined;

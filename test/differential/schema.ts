@@ -121,7 +121,9 @@ export function generateSetup(r: Rng, options: SetupOptions): Setup {
       // With the rowid at INT64_MAX, SQLite picks the next automatic rowid at random; and a rowid
       // of INT64_MIN matches the REAL -2^63 in a scan but not in a rowid seek, so SQLite's own
       // answer would depend on its plan.
-      if (ipk.get(t.name) && (values[0] === INT_EDGES[0] || values[0] === INT_EDGES[1])) values[0] = smallInt(r);
+      // The REAL 9223372036854775807.0 becomes that rowid too.
+      const int64Edge = [INT_EDGES[0], INT_EDGES[1], '9223372036854775807.0'];
+      if (ipk.get(t.name) && int64Edge.includes(values[0]!)) values[0] = smallInt(r);
       if (ipk.get(t.name) && values[0] === 'NULL' && !options.autoRowid) values[0] = smallInt(r);
       if (composite.get(t.name) && !options.nullPrimaryKey) {
         for (const k of [0, 1]) if (values[k] === 'NULL') values[k] = smallInt(r);
