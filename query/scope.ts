@@ -17,6 +17,8 @@ export interface Env {
   outer: Env | undefined;
   /** Final values of the aggregates of the current group (aggregate queries only). */
   agg: Value[] | undefined;
+  /** GROUP BY values of the current group's first row (grouped queries only). */
+  groupKeys?: Value[];
   run: RunContext;
 }
 
@@ -56,6 +58,11 @@ export interface Source {
   def?: TableDef;
   /** Columns hidden from `*` expansion (USING/NATURAL right-side duplicates). */
   hidden?: Set<number>;
+  /**
+   * Columns some expression read (indexes into `columns`), recorded as names resolve. Derived
+   * tables keep it so their unused columns are not computed, as SQLite does not compute them.
+   */
+  used?: Set<number>;
 }
 
 export interface Resolved {
@@ -91,7 +98,9 @@ export class Scope {
     let depth = 0;
     for (let s: Scope | undefined = this; s; s = s.parent, depth++) {
       const hit = s.resolveHere(name.toLowerCase(), table?.toLowerCase(), pos);
-      if (hit) return { ...hit, depth, scope: s };
+      if (!hit) continue;
+      hit.source.used?.add(hit.index - hit.source.offset);
+      return { ...hit, depth, scope: s };
     }
     const full = table ? `${table}.${name}` : name;
     return this.fail('NO_SUCH_COLUMN', `no such column: ${full}`, pos);

@@ -68,6 +68,11 @@ export interface CteBinding {
 
 export interface SelectPlan extends SubPlan {
   columns: string[];
+  /**
+   * Result columns the reader uses (a derived table's, filled in as the outer query compiles);
+   * a plan may leave the others NULL instead of computing them. Undefined: all are used.
+   */
+  columnsNeeded?: Set<number>;
   /** `run` without promises, for plans that allow it (see Producer.sync); NEEDS_ASYNC otherwise. */
   runSync?(env: Env): Value[][] | typeof NEEDS_ASYNC;
 }
@@ -147,6 +152,7 @@ export function compileSelect(stmt: SelectStmt, parent: Scope | undefined, cx: P
     columns,
     columnCount: columns.length,
     affinities: first.affinities,
+    collations: first.collations,
     correlated,
     async run(env, cap) {
       let rows = await cores[0]!.run(env);
@@ -281,11 +287,12 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
   // Window calls in result columns and ORDER BY read one extra Env slot, after the sources.
   const windows = new WindowSet(scope.slotCount, core.windows, cx.fail);
   const wcx: CompileContext = { ...acx, windows };
-  const outputs = columnsAst.map((c) => compileExpr(c.expr, scope, wcx));
+  const groupExprs = (core.groupBy ?? []).map((g) => groupTermExpr(g, columnsAst, scope, cx));
+  const groupBy = groupExprs.map((g) => compileExpr(g, scope, cx));
+  const outputs = columnsAst.map((c) => compileOutput(c.expr, groupExprs, groupBy, scope, wcx));
   const names = columnsAst.map((c) => c.name);
   const having = core.having ? compileExpr(core.having, scope, acx) : undefined;
   if (core.having && !grouped) cx.fail('ERROR', 'a GROUP BY clause is required before HAVING', core.having.pos);
-  const groupBy = (core.groupBy ?? []).map((g) => compileGroupTerm(g, columnsAst, scope, cx));
   // ORDER BY of a lone core may use expressions over the FROM sources, computed as hidden columns.
   const order = isOnly && stmt.orderBy ? compileOrder(stmt.orderBy, columnsAst, outputs, scope, wcx) : undefined;
   const windowed = windows.calls.length > 0;
@@ -297,25 +304,34 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
   const width = names.length;
   const isDistinct = core.distinct;
 
+  const outputCollations = outputs.map((o) => o.collation);
   const plan: CorePlan = {
     columns: names,
     columnCount: width,
     affinities: outputs.map((o) => o.affinity),
+    collations: outputs.map((o) => ({ collation: o.collation, explicitCollation: o.explicitCollation })),
     correlated: false,
     async run(outer, cap) {
       const env: Env = { rows: new Array(slotCount).fill(null), outer, agg: undefined, run: outer!.run };
       const produced: Value[][] = [];
       const snaps: Snapshot[] = [];
+      // SQLite leaves a subquery's unused result columns uncomputed (errors in them included),
+      // where that cannot change the rows: no DISTINCT, compound or ORDER BY over them.
+      const needed = isOnly && !isDistinct && !order ? plan.columnsNeeded : undefined;
       const project = async (): Promise<void> => {
         const row: Value[] = [];
-        for (const o of outputs) row.push(o.async ? await o.fn(env) : (o.fn as SyncFn)(env));
+        for (let i = 0; i < outputs.length; i++) {
+          const o = outputs[i]!;
+          if (needed && !needed.has(i)) row.push(null);
+          else row.push(o.async ? await o.fn(env) : (o.fn as SyncFn)(env));
+        }
         if (order) for (const k of order.extra) row.push(k.async ? await k.fn(env) : (k.fn as SyncFn)(env));
         produced.push(row);
       };
       // With window calls, rows are kept until every window is computed over all of them.
       const emit = windowed
         ? async (): Promise<void> => {
-            snaps.push({ rows: env.rows.slice(), agg: env.agg });
+            snaps.push({ rows: env.rows.slice(), agg: env.agg, groupKeys: env.groupKeys });
           }
         : project;
       // Without ORDER BY, DISTINCT, grouping or windows, rows stream and LIMIT can stop the scan early.
@@ -338,10 +354,11 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
           snap.rows[windows.slot] = results[i]!;
           env.rows = snap.rows;
           env.agg = snap.agg;
+          env.groupKeys = snap.groupKeys;
           await project();
         }
       }
-      let rows = isDistinct ? distinctPrefix(produced, width) : produced;
+      let rows = isDistinct ? distinctPrefix(produced, width, outputCollations) : produced;
       if (order) sortRows(rows, order.terms);
       if (order && order.extra.length) rows = rows.map((r) => r.slice(0, width));
       return limit ? limit.apply(rows, env, cap) : rows;
@@ -372,10 +389,19 @@ function rowsOf(from: Producer | undefined, env: Env, emit: Emit): Promise<boole
   return from(env, emit);
 }
 
-function distinctPrefix(rows: Value[][], width: number): Value[][] {
+/**
+ * The key rows are grouped or made distinct by: the encoded values, texts folded by the
+ * collation of their column (GROUP BY x COLLATE NOCASE puts 'a' and 'A' in one group).
+ */
+function groupKey(values: Value[], collations: ReadonlyArray<V.Collation | undefined>): string {
+  if (!collations.some((c) => c !== undefined && c !== 'BINARY')) return encodeKey(values);
+  return encodeKey(values.map((v, i) => (typeof v === 'string' && collations[i] ? V.collationKey(v, collations[i]!) : v)));
+}
+
+function distinctPrefix(rows: Value[][], width: number, collations: ReadonlyArray<V.Collation | undefined> = []): Value[][] {
   const seen = new Set<string>();
   return rows.filter((r) => {
-    const k = encodeKey(r.length === width ? r : r.slice(0, width));
+    const k = groupKey(r.length === width ? r : r.slice(0, width), collations);
     if (seen.has(k)) return false;
     seen.add(k);
     return true;
@@ -393,22 +419,26 @@ async function runGrouped(
 ): Promise<void> {
   interface Group {
     rows: Array<Value[] | null>;
+    /** The GROUP BY values of the group's first row. */
+    keys: Value[];
     aggs: V.Aggregate[];
     seen: Array<Set<string> | undefined>;
     /** For aggregates with their own ORDER BY: [sort keys, args] held until the group ends. */
     held: Array<Array<[Value[], Value[]]> | undefined>;
   }
   const groups = new Map<string, Group>();
+  const groupCollations = groupBy.map((g) => g.collation);
   await rowsOf(from, env, async () => {
     if (where && V.isTruthy(await where.fn(env)) !== true) return true;
     const keyVals: Value[] = [];
     for (const g of groupBy) keyVals.push(await g.fn(env));
-    const key = encodeKey(keyVals);
+    const key = groupKey(keyVals, groupCollations);
     let g = groups.get(key);
     if (!g) {
       g = {
         rows: [],
-        aggs: specs.map((s) => V.AGGREGATES[s.name]!()),
+        keys: keyVals,
+        aggs: specs.map(newAggregate),
         seen: specs.map((s) => (s.distinct ? new Set() : undefined)),
         held: specs.map((s) => (s.orderBy ? [] : undefined)),
       };
@@ -423,7 +453,7 @@ async function runGrouped(
       for (const a of s.args) args.push(await a.fn(env));
       if (s.distinct) {
         if (args[0] === null) continue;
-        const k = encodeKey(args);
+        const k = groupKey(args, [s.collation]);
         if (g.seen[i]!.has(k)) continue;
         g.seen[i]!.add(k);
       }
@@ -437,7 +467,7 @@ async function runGrouped(
   });
   if (groups.size === 0 && groupBy.length === 0) {
     // An aggregate over no rows still yields one row (count 0, sum NULL).
-    groups.set('', { rows: env.rows.map(() => null), aggs: specs.map((s) => V.AGGREGATES[s.name]!()), seen: [], held: [] });
+    groups.set('', { rows: env.rows.map(() => null), keys: [], aggs: specs.map(newAggregate), seen: [], held: [] });
   }
   for (const g of groups.values()) {
     g.held.forEach((held, i) => {
@@ -448,10 +478,17 @@ async function runGrouped(
       for (const row of ordered) g.aggs[i]!.step(row[row.length - 1] as unknown as Value[]);
     });
     env.rows = g.rows;
+    env.groupKeys = g.keys;
     env.agg = g.aggs.map((a) => a.final());
     if (having && V.isTruthy(await having.fn(env)) !== true) continue;
     await emit();
   }
+}
+
+/** An aggregate's state; min() and max() compare under their argument's collation. */
+function newAggregate(s: AggSpec): V.Aggregate {
+  if ((s.name === 'min' || s.name === 'max') && s.collation !== undefined && s.collation !== 'BINARY') return V.minMaxWithCollation(s.name, s.collation);
+  return V.AGGREGATES[s.name]!();
 }
 
 /**
@@ -470,18 +507,37 @@ function termPosition(e: Expr): number | undefined {
   return v >= -2147483648 && v <= 2147483647 ? v : undefined;
 }
 
-function compileGroupTerm(e: Expr, cols: ExpandedColumn[], scope: Scope, cx: PlanContext): Compiled {
+/** The expression a GROUP BY term stands for: itself, or the result column it names by position or alias. */
+function groupTermExpr(e: Expr, cols: ExpandedColumn[], scope: Scope, cx: PlanContext): Expr {
   const position = termPosition(e);
   if (position !== undefined) {
     const i = position - 1;
     if (i < 0 || i >= cols.length) cx.fail('ERROR', `GROUP BY term out of range - should be between 1 and ${cols.length}`, e.pos);
-    return compileExpr(cols[i]!.expr, scope, cx);
+    return cols[i]!.expr;
   }
   if (e.kind === 'column' && !e.table) {
     const alias = cols.find((c) => c.alias && c.alias.toLowerCase() === e.name.toLowerCase());
-    if (alias && !scopeHas(scope, e.name)) return compileExpr(alias.expr, scope, cx);
+    if (alias && !scopeHas(scope, e.name)) return alias.expr;
   }
-  return compileExpr(e, scope, cx);
+  return e;
+}
+
+/**
+ * A result column that is a GROUP BY term shows the group's key, the value of the group's first
+ * row, as in SQLite: it differs from the last row's (what other bare columns show) when the
+ * grouping folds values together ('a' and 'A' under NOCASE, 1 and 1.0).
+ */
+function compileOutput(e: Expr, groupExprs: Expr[], groupBy: Compiled[], scope: Scope, cx: CompileContext): Compiled {
+  const key = groupExprs.length ? exprShape(e) : '';
+  const j = groupExprs.findIndex((g) => exprShape(g) === key);
+  if (j < 0) return compileExpr(e, scope, cx);
+  const g = groupBy[j]!;
+  return { fn: (env: Env) => env.groupKeys?.[j] ?? null, async: false, affinity: g.affinity, collation: g.collation, explicitCollation: g.explicitCollation };
+}
+
+/** An expression's structure without source positions, to compare two expressions. */
+function exprShape(e: Expr): string {
+  return JSON.stringify(e, (k, v: unknown) => (k === 'pos' || k === 'end' ? undefined : typeof v === 'bigint' ? `${v}n` : v));
 }
 
 function scopeHas(scope: Scope, name: string): boolean {
@@ -898,7 +954,8 @@ function compileDerived(select: SelectStmt, alias: string | undefined, scope: Sc
     cx.fail('ERROR', `table ${alias ?? ''} has ${plan.columns.length} values for ${names.length} columns`, pos);
   }
   const columns = names ?? plan.columns;
-  const slot = addDerivedSource(scope, alias, columns, plan.affinities);
+  const slot = addDerivedSource(scope, alias, columns, plan.affinities, plan.collations?.map((c) => c?.collation));
+  plan.columnsNeeded = scope.sources[scope.sources.length - 1]!.used = new Set();
   return async (env, emit) => {
     for (const row of await plan.run(env.outer ?? env)) {
       env.rows[slot] = row;
@@ -909,7 +966,13 @@ function compileDerived(select: SelectStmt, alias: string | undefined, scope: Sc
 }
 
 /** A source for rows computed by a query (derived table, view, CTE); returns its slot. */
-function addDerivedSource(scope: Scope, alias: string | undefined, columns: string[], affinities?: Array<V.Affinity | undefined>): number {
+function addDerivedSource(
+  scope: Scope,
+  alias: string | undefined,
+  columns: string[],
+  affinities?: Array<V.Affinity | undefined>,
+  collations?: Array<V.Collation | undefined>,
+): number {
   const slot = scope.slotCount;
   const lower = columns.map((c) => c.toLowerCase());
   scope.add({
@@ -918,7 +981,8 @@ function addDerivedSource(scope: Scope, alias: string | undefined, columns: stri
     displayNames: columns,
     // A derived table's columns keep the affinity of the expressions they come from.
     affinities: columns.map((_, i) => affinities?.[i]),
-    collations: columns.map(() => undefined),
+    // And their collations, as a column's own (an outer COLLATE outranks them).
+    collations: columns.map((_, i) => collations?.[i]),
     slot,
     offset: 0,
     hasRowid: false,
@@ -992,6 +1056,8 @@ function mergeUsingColumns(pairs: UsingPair[], scope: Scope): (env: Env) => void
     const li = p.left.columns.indexOf(p.name);
     const ri = p.right.columns.indexOf(p.name);
     (p.left.hidden ??= new Set()).add(li);
+    p.left.used?.add(li);
+    p.right.used?.add(ri);
     let m = mergedColumns.get(p.left);
     if (!m) mergedColumns.set(p.left, (m = new Map()));
     m.set(li, { kind: 'column', table: name, name: columns[i]!, pos: 0 });

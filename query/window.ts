@@ -165,6 +165,7 @@ function orderKey(t: OrderingTerm, scope: Scope, ctx: CompileContext): OrderKey 
 export interface Snapshot {
   rows: Array<Value[] | null>;
   agg: Value[] | undefined;
+  groupKeys?: Value[];
 }
 
 /**

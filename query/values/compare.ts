@@ -77,6 +77,21 @@ export function compareText(a: string, b: string, collation: Collation = 'BINARY
   }
 }
 
+/**
+ * A text folded so that texts equal under `collation` are identical, for grouping and DISTINCT
+ * by hashing: NOCASE folds ASCII letters only (as SQLite's does), RTRIM drops trailing spaces.
+ */
+export function collationKey(v: string, collation: Collation): string {
+  switch (collation) {
+    case 'BINARY':
+      return v;
+    case 'NOCASE':
+      return v.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+    case 'RTRIM':
+      return trimTrailingSpaces(v);
+  }
+}
+
 export function compareBlobs(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {

@@ -26,8 +26,6 @@ export type Feature =
 
 /** Generator switches turned off because of a DoSQL bug; the value names the bug. */
 export const KNOWN_GAPS: Partial<Record<Feature, string>> = {
-  unusedColumnErrors:
-    "DoSQL computes every column of a derived table, SQLite only the columns the outer query uses, so an error in an unused column (abs() of -9223372036854775808: integer overflow) fails the query on DoSQL only: SELECT k0 FROM (SELECT 1 AS k0, abs(-9223372036854775807 - 1) AS k1) (SQLite: 1)",
 };
 
 export function enabled(f: Feature): boolean {

@@ -344,3 +344,22 @@ describe('IN (SELECT) under REAL affinity', () => {
     await close(p);
   });
 });
+
+describe('collation in subqueries, grouping and DISTINCT', () => {
+  it('a subquery column keeps its collation; GROUP BY, DISTINCT, min and max follow collations', async () => {
+    const p = await open();
+    await same(p, [
+      "CREATE TABLE w (t TEXT, n INTEGER)",
+      "INSERT INTO w VALUES ('a', 1), ('A', 2), ('b ', 3), ('b', 4), ('B', 5), (NULL, 6)",
+      "SELECT 'b' IN (SELECT 'B' COLLATE NOCASE), 'b' IN (SELECT 'B')",
+      "SELECT x = 'A' FROM (SELECT 'a' COLLATE NOCASE AS x)",
+      "SELECT count(*) FROM (SELECT t COLLATE NOCASE AS x FROM w) WHERE x = 'B'",
+      'SELECT t COLLATE NOCASE AS k, count(*), sum(n) FROM w GROUP BY 1 ORDER BY 2, 3',
+      'SELECT count(*) FROM (SELECT t FROM w GROUP BY t COLLATE RTRIM)',
+      'SELECT count(*) FROM (SELECT DISTINCT t COLLATE NOCASE FROM w)',
+      'SELECT count(DISTINCT t COLLATE NOCASE), count(DISTINCT t) FROM w',
+      'SELECT min(t COLLATE NOCASE), max(t COLLATE NOCASE), min(t), max(t) FROM w',
+    ]);
+    await close(p);
+  });
+});
