@@ -69,6 +69,8 @@ export interface ColumnExpr extends Node {
   table?: string;
   /** Column name as written (unquoted). `rowid`, `oid` and `_rowid_` are ordinary names here. */
   name: string;
+  /** Written in double quotes, unqualified: an unknown one gets SQLite's string-literal hint. */
+  doubleQuoted?: true;
 }
 
 export interface UnaryExpr extends Node {

@@ -94,6 +94,7 @@ export function compileExpr(e: Expr, scope: Scope, ctx: CompileContext, depth = 
       return { fn: (env) => env.run.params[i] ?? null, async: false };
     }
     case 'column':
+      if (e.doubleQuoted) return compileQuoted(e.name, e.pos, scope);
       return compileColumn(e.name, e.table, e.pos, scope);
     case 'unary': {
       const x = sub(e.operand);
@@ -196,6 +197,20 @@ async function runSub(plan: SubPlan, env: Env, limit?: number): Promise<Value[][
     cache.set(plan, hit);
   }
   return hit;
+}
+
+/**
+ * `"name"` names a column. SQLite built without legacy double-quoted strings (SQLITE_DQS=0, as
+ * SQLite recommends and better-sqlite3 ships) rejects one that names no column with a hint, as
+ * this does, rather than reading it as a string.
+ */
+function compileQuoted(name: string, pos: number, scope: Scope): Compiled {
+  try {
+    return compileColumn(name, undefined, pos, scope);
+  } catch (e) {
+    if (!(e instanceof DosqlError) || e.code !== 'NO_SUCH_COLUMN') throw e;
+    return scope.fail('NO_SUCH_COLUMN', `no such column: "${name}" - should this be a string literal in single-quotes?`, pos);
+  }
 }
 
 function compileColumn(name: string, table: string | undefined, pos: number, scope: Scope): Compiled {

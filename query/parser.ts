@@ -983,6 +983,7 @@ class Parser {
     if (this.isOp('(')) return this.call(t);
     if (!this.isOp('.')) {
       this.h = 1;
+      if (t.type === 'qid' && this.sql[t.pos] === '"') return { kind: 'column', pos: t.pos, name: t.text, doubleQuoted: true };
       return { kind: 'column', pos: t.pos, name: t.text };
     }
     this.i++;

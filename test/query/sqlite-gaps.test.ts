@@ -363,3 +363,19 @@ describe('collation in subqueries, grouping and DISTINCT', () => {
     await close(p);
   });
 });
+
+describe('double-quoted identifiers', () => {
+  it('name a column, and one naming none is refused with a hint (SQLite without legacy DQS)', async () => {
+    const p = await open();
+    await same(p, [
+      'CREATE TABLE q (name TEXT, "odd col" INTEGER)',
+      "INSERT INTO q VALUES ('x', 1), ('y', 2)",
+      'SELECT "name", "odd col" FROM q ORDER BY 1',
+      'SELECT count(*) FROM q WHERE name = "x"',
+      'SELECT "hello", typeof("hello") FROM q LIMIT 1',
+      'SELECT "name" || "!" FROM q ORDER BY 1',
+      'SELECT q."nope" FROM q',
+    ]);
+    await close(p);
+  });
+});
