@@ -956,13 +956,27 @@ function compileDerived(select: SelectStmt, alias: string | undefined, scope: Sc
   const columns = names ?? plan.columns;
   const slot = addDerivedSource(scope, alias, columns, plan.affinities, plan.collations?.map((c) => c?.collation));
   plan.columnsNeeded = scope.sources[scope.sources.length - 1]!.used = new Set();
+  // A derived table that reads nothing of an enclosing query (nor a recursive CTE's working
+  // rows) is the same for the whole run: computed once, not once per outer row of a join.
+  const once = !plan.correlated && ![...(cx.ctes?.values() ?? [])].some((b) => b.recursive);
   return async (env, emit) => {
-    for (const row of await plan.run(env.outer ?? env)) {
+    const rows = once ? await runOnce(plan, env) : await plan.run(env.outer ?? env);
+    for (const row of rows) {
       env.rows[slot] = row;
       if ((await emit()) === false) return false;
     }
     return true;
   };
+}
+
+function runOnce(plan: SelectPlan, env: Env): Promise<Value[][]> {
+  const cache = (env.run.subqueryCache ??= new Map());
+  let hit = cache.get(plan) as Promise<Value[][]> | undefined;
+  if (!hit) {
+    hit = plan.run(env.outer ?? env);
+    cache.set(plan, hit);
+  }
+  return hit;
 }
 
 /** A source for rows computed by a query (derived table, view, CTE); returns its slot. */

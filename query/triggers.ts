@@ -66,14 +66,21 @@ export async function fireTriggers(
     const env: Env = { rows: [rows.new ?? null, rows.old ?? null], outer: undefined, agg: undefined, run };
     if (c.when && V.isTruthy(await c.when.fn(env)) !== true) continue;
     stack.push(t.name);
+    // Each step is a statement of its own: what the firing statement computed once per run
+    // (uncorrelated subqueries, hash tables) is computed afresh, over the rows as they are now.
+    const saved = run.subqueryCache;
     try {
       // A SELECT makes its own row Env under the one it is given; a DML statement evaluates in
       // the Env it is given, so it gets a fresh one under NEW and OLD.
-      for (const step of c.steps) await step.run(step.select ? env : { rows: [], outer: env, agg: undefined, run });
+      for (const step of c.steps) {
+        run.subqueryCache = undefined;
+        await step.run(step.select ? env : { rows: [], outer: env, agg: undefined, run });
+      }
     } catch (e) {
       if (e instanceof IgnoreRow) return timing === 'AFTER';
       throw e;
     } finally {
+      run.subqueryCache = saved;
       stack.pop();
     }
   }

@@ -379,3 +379,18 @@ describe('double-quoted identifiers', () => {
     await close(p);
   });
 });
+
+describe('statements run once per run, afresh per trigger step', () => {
+  it('an uncorrelated subquery in a trigger sees the rows each firing left', async () => {
+    const p = await open();
+    await same(p, [
+      'CREATE TABLE item (id INTEGER PRIMARY KEY, v INTEGER)',
+      'CREATE TABLE audit (n INTEGER, total INTEGER)',
+      'CREATE TRIGGER item_audit AFTER INSERT ON item BEGIN INSERT INTO audit SELECT count(*), (SELECT sum(v) FROM item) FROM item; INSERT INTO audit SELECT n + 100, total FROM (SELECT count(*) AS n, sum(v) AS total FROM item); END',
+      'INSERT INTO item VALUES (1, 10), (2, 20), (3, 30)',
+      'SELECT * FROM audit ORDER BY n',
+      'SELECT i.id, d.n FROM item i JOIN (SELECT count(*) AS n FROM audit) d ORDER BY 1',
+    ]);
+    await close(p);
+  });
+});
