@@ -195,6 +195,17 @@ export class TableStore implements Materializer {
   // --- versioned reads ----------------------------------------------------------------------
 
   /** The version of the row under `key` that was current at `lsn` (current-record layout). */
+  /** `getAsOf` without a promise, or NOT_CACHED when a page would have to be read. */
+  getAsOfCached(def: TableDef, key: string, lsn: Lsn): Value[] | undefined | typeof NOT_CACHED {
+    const t = this.table(def.id);
+    const cur = t.rows.getCached(key);
+    if (cur === NOT_CACHED) return NOT_CACHED;
+    if (cur && currentFrom(cur) <= lsn) return cur;
+    const e = t.history.ceilingCached(historyKey(key, lsn + 1n));
+    if (e === NOT_CACHED) return NOT_CACHED;
+    return e && isVersionOf(e[0], key) && historyFrom(e[1]) <= lsn ? historyAsCurrent(e[1]) : undefined;
+  }
+
   async getAsOf(def: TableDef, key: string, lsn: Lsn): Promise<Value[] | undefined> {
     const t = this.table(def.id);
     const cur = await t.rows.get(key);
@@ -582,8 +593,13 @@ function historyAsCurrent(rec: Value[]): Value[] {
 async function firstVisible(history: BTree, key: string, lsn: Lsn): Promise<Value[] | undefined> {
   let e = ceiling(history, historyKey(key, lsn + 1n));
   if (e instanceof Promise) e = await e;
-  if (!e || e[0].length !== key.length + LSN_SUFFIX_CHARS || !e[0].startsWith(key)) return undefined;
+  if (!e || !isVersionOf(e[0], key)) return undefined;
   return historyFrom(e[1]) <= lsn ? historyAsCurrent(e[1]) : undefined;
+}
+
+/** Whether a history key is a version of the row under `key` (and not of a longer key). */
+function isVersionOf(historyKeyText: string, key: string): boolean {
+  return historyKeyText.length === key.length + LSN_SUFFIX_CHARS && historyKeyText.startsWith(key);
 }
 
 async function* filterVisible(rows: AsyncIterable<[string, Value[]]>, lsn: Lsn): AsyncGenerator<[string, Value[]]> {

@@ -31,7 +31,7 @@
  */
 import type { Value } from '../base/values.js';
 import type { IndexDef, TableDef } from '../log/types.js';
-import { encodeKey, encodeRowidKey, encodeValue } from '../materializers/btree/index.js';
+import { NOT_CACHED, encodeKey, encodeRowidKey, encodeValue } from '../materializers/btree/index.js';
 import type { TableStats } from '../materializers/stats.js';
 import { rowKey } from '../materializers/tables.js';
 import type { BinaryOp, ColumnExpr, Expr } from './ast.js';
@@ -501,9 +501,9 @@ export function tableProducer(def: TableDef, slot: number, access: Access, claus
 function pointSync(def: TableDef, slot: number, access: Extract<Access, { kind: 'point' }>): NonNullable<Producer['sync']> {
   return (env, emit) => {
     const run = env.run as SelectRun;
-    if (run.asOf !== undefined) return NEEDS_ASYNC;
     const v = access.value(env) as Value | undefined;
     if (v === undefined) return true;
+    if (run.asOf !== undefined) return pastPointSync(def, slot, encodeKey([v]), run.asOf, env, emit);
     const row = run.txn.getRow(def, encodeKey([v]));
     // The read started here completes into the cache; the async path reads it again.
     if (row instanceof Promise) return NEEDS_ASYNC;
@@ -564,6 +564,16 @@ async function scanIndexRange(txn: Txn, def: TableDef, index: IndexDef, range: K
     if ((await emit()) === false) return false;
   }
   return true;
+}
+
+/** A key lookup AS OF an LSN on cached pages, as readPast does it (in the layout of that time). */
+function pastPointSync(def: TableDef, slot: number, key: string, lsn: bigint, env: Env, emit: () => boolean): boolean | typeof NEEDS_ASYNC {
+  const store = (env.run as SelectRun).txn.store;
+  const row = store.getAsOfCached(def, key, lsn);
+  if (row === NOT_CACHED) return NEEDS_ASYNC;
+  if (!row) return true;
+  env.rows[slot] = inLayout(def, store.catalog.definitionAt(def.id, lsn), row);
+  return emit();
 }
 
 /** Each branch's rows, skipping rows an earlier branch produced. */
