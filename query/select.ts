@@ -278,6 +278,7 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
   const scope = new Scope(cx.fail, parent);
   const joined = core.from ? planInnerJoins(core.from, scope, cx, core.where) : undefined;
   const from = joined ?? (core.from ? compileFrom(core.from, scope, cx, core.where) : undefined);
+  if (!core.from) cx.explain?.add('SCAN CONSTANT ROW');
   // The join planner applies WHERE itself, each term as early as its columns are bound.
   const where = core.where && !joined ? compileExpr(core.where, scope, cx) : undefined;
   const columnsAst = expandStar(core.columns, scope, cx);
@@ -949,7 +950,9 @@ function compileView(def: TableDef, item: Extract<FromItem, { kind: 'table' }>, 
 }
 
 function compileDerived(select: SelectStmt, alias: string | undefined, scope: Scope, cx: PlanContext, names?: string[], pos = select.pos): Producer {
-  const plan = compileSelect(select, scope.parent, cx);
+  const shown = alias ?? `(subquery-${scope.slotCount})`;
+  const plan = explained(cx, `MATERIALIZE ${shown}`, () => compileSelect(select, scope.parent, cx));
+  cx.explain?.add(`SCAN ${shown}`);
   if (names && names.length !== plan.columns.length) {
     cx.fail('ERROR', `table ${alias ?? ''} has ${plan.columns.length} values for ${names.length} columns`, pos);
   }
@@ -977,6 +980,11 @@ function runOnce(plan: SelectPlan, env: Env): Promise<Value[][]> {
     cache.set(plan, hit);
   }
   return hit;
+}
+
+/** `f`, with what it records in EXPLAIN QUERY PLAN nested under `detail`. */
+function explained<T>(cx: PlanContext, detail: string, f: () => T): T {
+  return cx.explain ? cx.explain.nest(detail, f) : f();
 }
 
 /** A source for rows computed by a query (derived table, view, CTE); returns its slot. */
@@ -1214,6 +1222,7 @@ function compileCteRef(b: CteBinding, item: Extract<FromItem, { kind: 'table' }>
   if (scope.hasTable(alias)) cx.fail('ERROR', `ambiguous table name: ${alias}`, item.pos);
   if (b.working) {
     const working = b.working;
+    cx.explain?.add(`SCAN ${alias}`);
     const slot = addDerivedSource(scope, alias, working.columns);
     return async (env, emit) => {
       for (const row of working.rows) {
@@ -1254,16 +1263,24 @@ function compileRecursive(b: CteBinding, alias: string, scope: Scope, cx: PlanCo
     }
   }
   const isUnion = ops[0] === 'UNION';
-  const init = compileSelect({ type: 'select', pos: stmt.pos, first: cores[0]!, compounds: stmt.compounds.slice(0, k - 1) }, scope.parent, b.cx);
-  const columns = b.cte.columns ?? init.columns;
-  checkCteWidth(b, init.columns.length, cx);
-  const working = { rows: [] as Value[][], columns };
-  const recCx = contextWithCtes(b.cx, new Map(b.cx.ctes).set(name, { ...b, working }));
-  const recs = cores.slice(k).map((core) => {
-    const p = compileSelect({ type: 'select', pos: stmt.pos, first: core, compounds: [] }, scope.parent, recCx);
-    if (p.columnCount !== init.columnCount) cx.fail('ERROR', 'SELECTs to the left and right of UNION do not have the same number of result columns', stmt.pos);
-    return p;
+  const { init, recs, columns, working } = explained(cx, `MATERIALIZE ${alias}`, () => {
+    const init = explained(cx, 'SETUP', () =>
+      compileSelect({ type: 'select', pos: stmt.pos, first: cores[0]!, compounds: stmt.compounds.slice(0, k - 1) }, scope.parent, b.cx),
+    );
+    const columns = b.cte.columns ?? init.columns;
+    checkCteWidth(b, init.columns.length, cx);
+    const working = { rows: [] as Value[][], columns };
+    const recCx = contextWithCtes(b.cx, new Map(b.cx.ctes).set(name, { ...b, working }));
+    const recs = explained(cx, 'RECURSIVE STEP', () =>
+      cores.slice(k).map((core) => {
+        const p = compileSelect({ type: 'select', pos: stmt.pos, first: core, compounds: [] }, scope.parent, recCx);
+        if (p.columnCount !== init.columnCount) cx.fail('ERROR', 'SELECTs to the left and right of UNION do not have the same number of result columns', stmt.pos);
+        return p;
+      }),
+    );
+    return { init, recs, columns, working };
   });
+  cx.explain?.add(`SCAN ${alias}`);
   const order = stmt.orderBy ? compileCompoundOrder(stmt.orderBy, columns, cx) : undefined;
   const empty = new Scope(cx.fail, scope.parent);
   const lim = stmt.limit ? compileExpr(stmt.limit, empty, cx) : undefined;

@@ -52,6 +52,10 @@ const QUERIES = [
   'SELECT * FROM t1 LEFT JOIN t2 ON t2.t1id = t1.id',
   'SELECT * FROM t1 JOIN tags ON tags.t1id = t1.id',
   'SELECT * FROM tags JOIN t2 ON t2.c = tags.t1id',
+  // Derived tables and WITH: materialized once per run, then scanned.
+  'SELECT * FROM (SELECT a, count(*) AS n FROM t1 GROUP BY a) d JOIN t2 ON t2.t1id = d.a',
+  "WITH c AS (SELECT a FROM t1 WHERE b = 'x') SELECT * FROM c, t2 WHERE t2.t1id = c.a",
+  'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5) SELECT * FROM n',
 ];
 
 /** Tables with rows, where statistics decide: an index on a column with two values is not worth it. */
