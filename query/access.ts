@@ -545,7 +545,8 @@ async function readCurrent(def: TableDef, access: Access, env: Env, slot: number
 async function scanRange(txn: Txn, def: TableDef, range: KeyRange, env: Env, slot: number, emit: Emit): Promise<boolean> {
   for await (const row of txn.scan(def, range)) {
     env.rows[slot] = row;
-    if ((await emit()) === false) return false;
+    const next = emit();
+    if (next instanceof Promise ? (await next) === false : next === false) return false;
   }
   return true;
 }
@@ -561,7 +562,8 @@ async function scanIndexRange(txn: Txn, def: TableDef, index: IndexDef, range: K
     if (row instanceof Promise) row = await row;
     if (!row) continue;
     env.rows[slot] = row;
-    if ((await emit()) === false) return false;
+    const next = emit();
+    if (next instanceof Promise ? (await next) === false : next === false) return false;
   }
   return true;
 }
@@ -605,7 +607,8 @@ async function readHashed(def: TableDef, access: Extract<Access, { kind: 'hash' 
   if (v === undefined) return true;
   for (const row of table.get(encodeValue(v)) ?? []) {
     env.rows[slot] = row;
-    if ((await emit()) === false) return false;
+    const next = emit();
+    if (next instanceof Promise ? (await next) === false : next === false) return false;
   }
   return true;
 }
@@ -621,7 +624,8 @@ async function readPast(def: TableDef, access: Access, time: TimeSpec, env: Env,
     const rows = time.kind === 'as_of' ? store.scanAsOf(def, range, time.lsn) : store.versions(def, range, time.from, time.to);
     for await (const rec of rows) {
       env.rows[slot] = time.kind === 'as_of' ? layout(rec) : periodRow(def, versionLayout(rec));
-      if ((await emit()) === false) return false;
+      const next = emit();
+      if (next instanceof Promise ? (await next) === false : next === false) return false;
     }
     return true;
   };
@@ -646,7 +650,8 @@ async function readPast(def: TableDef, access: Access, time: TimeSpec, env: Env,
       for (const r of await access.ranges(env)) {
         for await (const rec of store.indexScanAsOf(def, access.index.name, r, time.lsn)) {
           env.rows[slot] = layout(rec);
-          if ((await emit()) === false) return false;
+          const next = emit();
+          if (next instanceof Promise ? (await next) === false : next === false) return false;
         }
       }
       return true;

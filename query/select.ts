@@ -306,6 +306,16 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
   const isDistinct = core.distinct;
 
   const outputCollations = outputs.map((o) => o.collation);
+  const extras = order?.extra ?? [];
+  const syncRow =
+    !windowed && !where?.async && outputs.every((o) => !o.async) && extras.every((k) => !k.async)
+      ? (env: Env, needed: Set<number> | undefined): Value[] => {
+          const row: Value[] = [];
+          for (let i = 0; i < outputs.length; i++) row.push(needed && !needed.has(i) ? null : (outputs[i]!.fn as SyncFn)(env));
+          for (const k of extras) row.push((k.fn as SyncFn)(env));
+          return row;
+        }
+      : undefined;
   const plan: CorePlan = {
     columns: names,
     columnCount: width,
@@ -339,7 +349,16 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
       const streams = !grouped && !order && !isDistinct && !windowed;
       const early = !streams ? undefined : limit === undefined ? cap : await limit.stopAfter(env, cap);
       if (early === 0) return [];
-      if (!grouped) {
+      if (!grouped && syncRow) {
+        // Every expression is synchronous: the row callback returns without a promise, so a
+        // scan does not pay a microtask per row.
+        const whereFn = where?.fn as SyncFn | undefined;
+        await rowsOf(from, env, () => {
+          if (whereFn && V.isTruthy(whereFn(env)) !== true) return true;
+          produced.push(syncRow(env, needed));
+          return early === undefined || produced.length < early;
+        });
+      } else if (!grouped) {
         await rowsOf(from, env, async () => {
           if (where && V.isTruthy(where.async ? await where.fn(env) : (where.fn as SyncFn)(env)) !== true) return true;
           await emit();
@@ -429,10 +448,7 @@ async function runGrouped(
   }
   const groups = new Map<string, Group>();
   const groupCollations = groupBy.map((g) => g.collation);
-  await rowsOf(from, env, async () => {
-    if (where && V.isTruthy(await where.fn(env)) !== true) return true;
-    const keyVals: Value[] = [];
-    for (const g of groupBy) keyVals.push(await g.fn(env));
+  const groupOf = (keyVals: Value[]): Group => {
     const key = groupKey(keyVals, groupCollations);
     let g = groups.get(key);
     if (!g) {
@@ -447,25 +463,55 @@ async function runGrouped(
     }
     // Bare columns in an aggregate query read the group's last row, as in SQLite.
     g.rows = env.rows.slice();
+    return g;
+  };
+  /** One row's arguments into aggregate i: skipped when DISTINCT saw them, held when ordered. */
+  const feed = (g: Group, i: number, args: Value[], sortKeys: Value[] | undefined): void => {
+    const s = specs[i]!;
+    if (s.distinct) {
+      if (args[0] === null) return;
+      const k = groupKey(args, [s.collation]);
+      if (g.seen[i]!.has(k)) return;
+      g.seen[i]!.add(k);
+    }
+    if (sortKeys) g.held[i]!.push([sortKeys, args]);
+    else g.aggs[i]!.step(args);
+  };
+  const isSync = (c: Compiled | undefined): boolean => c === undefined || !c.async;
+  const allSync =
+    isSync(where) && groupBy.every(isSync) && specs.every((s) => isSync(s.filter) && s.args.every(isSync) && (s.orderBy ?? []).every((o) => isSync(o.key)));
+  const val = (c: Compiled): Value => (c.fn as SyncFn)(env);
+  // Every expression synchronous (the usual case): the row callback returns without a promise.
+  const rowSync = (): boolean => {
+    if (where && V.isTruthy(val(where)) !== true) return true;
+    const g = groupOf(groupBy.map(val));
+    for (let i = 0; i < specs.length; i++) {
+      const s = specs[i]!;
+      if (s.filter && V.isTruthy(val(s.filter)) !== true) continue;
+      feed(g, i, s.args.map(val), s.orderBy?.map((o) => val(o.key)));
+    }
+    return true;
+  };
+  const rowAsync = async (): Promise<boolean> => {
+    if (where && V.isTruthy(await where.fn(env)) !== true) return true;
+    const keyVals: Value[] = [];
+    for (const c of groupBy) keyVals.push(await c.fn(env));
+    const g = groupOf(keyVals);
     for (let i = 0; i < specs.length; i++) {
       const s = specs[i]!;
       if (s.filter && V.isTruthy(await s.filter.fn(env)) !== true) continue;
       const args: Value[] = [];
       for (const a of s.args) args.push(await a.fn(env));
-      if (s.distinct) {
-        if (args[0] === null) continue;
-        const k = groupKey(args, [s.collation]);
-        if (g.seen[i]!.has(k)) continue;
-        g.seen[i]!.add(k);
-      }
+      let sortKeys: Value[] | undefined;
       if (s.orderBy) {
-        const keys: Value[] = [];
-        for (const o of s.orderBy) keys.push(await o.key.fn(env));
-        g.held[i]!.push([keys, args]);
-      } else g.aggs[i]!.step(args);
+        sortKeys = [];
+        for (const o of s.orderBy) sortKeys.push(await o.key.fn(env));
+      }
+      feed(g, i, args, sortKeys);
     }
     return true;
-  });
+  };
+  await rowsOf(from, env, allSync ? rowSync : rowAsync);
   if (groups.size === 0 && groupBy.length === 0) {
     // An aggregate over no rows still yields one row (count 0, sum NULL).
     groups.set('', { rows: env.rows.map(() => null), keys: [], aggs: specs.map(newAggregate), seen: [], held: [] });
@@ -858,8 +904,11 @@ function readsOuter(e: Expr, scope: Scope): boolean {
 
 function filtered(producer: Producer, filter: Compiled | undefined): Producer {
   if (!filter) return producer;
-  return (env, emit) =>
-    producer(env, async () => (V.isTruthy(filter.async ? await filter.fn(env) : (filter.fn as SyncFn)(env)) === true ? emit() : true));
+  if (!filter.async) {
+    const fn = filter.fn as SyncFn;
+    return (env, emit) => producer(env, () => (V.isTruthy(fn(env)) === true ? emit() : true));
+  }
+  return (env, emit) => producer(env, async () => (V.isTruthy(await filter.fn(env)) === true ? emit() : true));
 }
 
 function tableSource(def: TableDef, name: string, slot: number, periods: boolean): Source {
