@@ -4,12 +4,16 @@
  * The log is the database: every transaction is a run of change records closed by a commit
  * record, each with its own LSN (dense, from 1), appended here before anything else sees it.
  *
- * Appending. `append(changes)` is synchronous: it encodes the records, assigns the transaction id,
- * the LSNs (firstLsn..commitLsn, one per change then the commit's) and an HLC, queues the frames
- * and returns a promise that resolves once the commit record is durable. Group commit: one store
+ * Appending. `append(changes)` is synchronous: it assigns the transaction id, the LSNs
+ * (firstLsn..commitLsn, one per change then the commit's) and an HLC, encodes the records as
+ * frames back to back into one buffer (`FrameEncoder`: no allocation or copy per record), queues
+ * that buffer with the offset where each frame ends, and returns a promise that resolves once
+ * the commit record is durable. Group commit: one store
  * write is in flight at a time; appends made meanwhile queue up and all go out in the next write
  * (the first write waits one microtask so that appends made in the same tick share it). A write
- * packs queued frames into new segments of at most `segmentBytesMax` and puts up to
+ * packs queued frames greedily into new segments of at most `segmentBytesMax`, copying whole runs
+ * of frames (a transaction too long for the room left is cut after its last frame that fits, found
+ * by binary search over its frame ends), and puts up to
  * STORE_KEYS_PER_CALL_MAX of them in one atomic `store.write`; more go in further writes, in LSN
  * order, so a commit record is never durable before the changes it closes. Old segments are never
  * rewritten while the log is open, so a write costs O(bytes appended).
@@ -45,10 +49,10 @@ import { DosqlError, assert, isDosqlError } from '../base/errors.js';
 import { STORE_ENTRY_BYTES_MAX, STORE_KEYS_PER_CALL_MAX, type ByteStore } from '../storage/types.js';
 import { HybridClock, hlcPhysicalMs } from './hlc.js';
 import { LOG_KEY_PREFIX, LSN_MAX, SEGMENT_KEY_LENGTH, segmentKey, segmentKeyLsn } from './lsn.js';
-import { decodeFrames, encodeChangeRecord, encodeRecord, type DecodedFrames } from './record.js';
+import { FrameEncoder, decodeFrames, type DecodedFrames } from './record.js';
+import type { Change, CommittedTxn, Hlc, Lsn } from './types.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-import type { Change, CommittedTxn, Hlc, LogRecord, Lsn } from './types.js';
 
 /** Default largest segment (store entry value) in bytes. */
 export const SEGMENT_BYTES_DEFAULT = 1024 * 1024;
@@ -81,11 +85,19 @@ export interface AppendResult {
   durable: Promise<void>;
 }
 
-interface Frame {
-  lsn: Lsn;
+/**
+ * One appended transaction waiting for the store: its frames back to back (the last one is the
+ * commit record) and where each ends. A write may take a prefix of its frames; `taken` counts
+ * them and `takenBytes` is where the rest begins.
+ */
+interface QueuedTxn {
+  firstLsn: Lsn;
+  commitLsn: Lsn;
+  hlc: Hlc;
   bytes: Uint8Array;
-  /** Set on commit frames. */
-  hlc?: Hlc;
+  ends: number[];
+  taken: number;
+  takenBytes: number;
 }
 
 interface Waiter {
@@ -114,12 +126,14 @@ export class Log {
   private durableLsnValue: Lsn;
   /** The last durable commit: lets `lsnAtTimestamp` answer "now or later" without reading. */
   private durableCommit: { lsn: Lsn; hlc: Hlc } | undefined;
-  private queue: Frame[] = [];
+  private queue: QueuedTxn[] = [];
   private queuedBytesValue = 0;
   private waiters: Waiter[] = [];
   private writing = false;
   private failure: DosqlError | undefined;
   private closed = false;
+  /** Encodes each appended transaction into one buffer; reused from append to append. */
+  private readonly encoder: FrameEncoder;
 
   private constructor(
     private readonly store: ByteStore,
@@ -132,6 +146,7 @@ export class Log {
     this.lastHlcValue = tail.lastHlc;
     this.durableLsnValue = tail.lastLsn;
     this.durableCommit = tail.lastLsn > 0n ? { lsn: tail.lastLsn, hlc: tail.lastHlc } : undefined;
+    this.encoder = new FrameEncoder(segmentBytesMax);
   }
 
   /** Open the log in `store`, recovering from a crash (see the module header). */
@@ -185,28 +200,15 @@ export class Log {
     const firstLsn = this.lastLsnValue + 1n;
     const commitLsn = firstLsn + BigInt(changes.length);
     if (commitLsn > LSN_MAX) throw new DosqlError('LIMIT_EXCEEDED', `log LSNs exhausted (LSN_MAX ${LSN_MAX})`);
-    const frames: Frame[] = [];
-    const fast = commitLsn <= MAX_SAFE && txn <= MAX_SAFE;
-    const firstNum = Number(firstLsn);
-    const txnNum = Number(txn);
-    for (let i = 0; i < changes.length; i++) {
-      const lsn = firstLsn + BigInt(i);
-      const bytes = fast
-        ? this.checkSize(encodeChangeRecord(firstNum + i, txnNum, changes[i]!))
-        : this.encode({ kind: 'change', lsn, txn, change: changes[i]! });
-      frames.push({ lsn, bytes });
-    }
     const hlc = this.clock.now();
-    frames.push({ lsn: commitLsn, hlc, bytes: this.encode({ kind: 'commit', lsn: commitLsn, txn, hlc, changeCount: changes.length }) });
+    const { bytes, ends } = this.encodeTxn(txn, firstLsn, commitLsn, hlc, changes);
 
     // Nothing above changed the log's state (the clock only moved forward): now commit to it.
     this.lastTxn = txn;
     this.lastLsnValue = commitLsn;
     this.lastHlcValue = hlc;
-    for (const f of frames) {
-      this.queue.push(f);
-      this.queuedBytesValue += f.bytes.byteLength;
-    }
+    this.queue.push({ firstLsn, commitLsn, hlc, bytes, ends, taken: 0, takenBytes: 0 });
+    this.queuedBytesValue += bytes.byteLength;
     const durable = this.waitFor(commitLsn);
     this.startWriting();
     return { txn, firstLsn, commitLsn, hlc, durable };
@@ -273,18 +275,27 @@ export class Log {
 
   // ---- writing ----
 
-  private encode(record: LogRecord): Uint8Array {
-    return this.checkSize(encodeRecord(record));
-  }
-
-  private checkSize(bytes: Uint8Array): Uint8Array {
-    if (bytes.byteLength > this.segmentBytesMax) {
-      throw new DosqlError(
-        'LIMIT_EXCEEDED',
-        `log record of ${bytes.byteLength} bytes does not fit a segment; segmentBytesMax is ${this.segmentBytesMax}`,
-      );
+  /** The transaction's frames in one buffer; throws LIMIT_EXCEEDED (encoding nothing) for a record over a segment. */
+  private encodeTxn(txn: bigint, firstLsn: Lsn, commitLsn: Lsn, hlc: Hlc, changes: Change[]): { bytes: Uint8Array; ends: number[] } {
+    const e = this.encoder;
+    try {
+      if (commitLsn <= MAX_SAFE && txn <= MAX_SAFE) {
+        // Safe integers: no bigint arithmetic per record.
+        const first = Number(firstLsn);
+        const txnNum = Number(txn);
+        for (let i = 0; i < changes.length; i++) e.change(first + i, txnNum, changes[i]!);
+        e.commit(Number(commitLsn), txnNum, hlc, changes.length);
+      } else {
+        for (let i = 0; i < changes.length; i++) e.record({ kind: 'change', lsn: firstLsn + BigInt(i), txn, change: changes[i]! });
+        e.record({ kind: 'commit', lsn: commitLsn, txn, hlc, changeCount: changes.length });
+      }
+    } catch (err) {
+      e.discard();
+      throw err;
     }
-    return bytes;
+    const out = e.finish();
+    assert(out.ends.length === changes.length + 1 && out.ends[changes.length] === out.bytes.byteLength, 'one frame per record');
+    return out;
   }
 
   private waitFor(lsn: Lsn): Promise<void> {
@@ -321,43 +332,72 @@ export class Log {
     }
   }
 
-  /** Pack queued frames into new segments, at most STORE_KEYS_PER_CALL_MAX of them. */
-  private takeBatch(): { puts: Segment[]; lastLsn: Lsn; lastCommit: Frame | undefined } {
+  /**
+   * Pack queued frames into new segments, at most STORE_KEYS_PER_CALL_MAX of them. A segment holds
+   * whole frames: a transaction that does not fit the room left is cut after its last frame that
+   * does (found by binary search over its frame ends), and the rest goes in the next segment.
+   */
+  private takeBatch(): { puts: Segment[]; lastLsn: Lsn; lastCommit: { lsn: Lsn; hlc: Hlc } | undefined } {
     const puts: Segment[] = [];
-    let taken = 0;
+    const q = this.queue;
+    let done = 0; // transactions wholly taken
     let takenBytes = 0;
-    let lastCommit: Frame | undefined;
-    while (taken < this.queue.length && puts.length < STORE_KEYS_PER_CALL_MAX) {
-      let end = taken;
-      let segmentBytes = 0;
-      while (end < this.queue.length && segmentBytes + this.queue[end]!.bytes.byteLength <= this.segmentBytesMax) {
-        segmentBytes += this.queue[end]!.bytes.byteLength;
-        end++;
+    let lastLsn: Lsn = 0n;
+    let lastCommit: { lsn: Lsn; hlc: Hlc } | undefined;
+    while (done < q.length && puts.length < STORE_KEYS_PER_CALL_MAX) {
+      const head = q[done]!;
+      const segmentLsn = head.firstLsn + BigInt(head.taken);
+      // First pass: how many bytes of which transactions go in this segment.
+      let room = this.segmentBytesMax;
+      let end = done;
+      let cutFrames = 0; // frames taken from q[end] when it does not fit whole
+      while (end < q.length) {
+        const t = q[end]!;
+        const rest = t.bytes.byteLength - t.takenBytes;
+        if (rest <= room) {
+          room -= rest;
+          end++;
+          continue;
+        }
+        cutFrames = framesFitting(t, room);
+        break;
       }
-      assert(end > taken, 'every frame fits a segment (checked by append)');
-      const segment = new Uint8Array(segmentBytes);
+      assert(end > done || cutFrames > 0, 'every frame fits a segment (checked by append)');
+      const cut = cutFrames > 0 ? cutBytes(q[end]!, cutFrames) : 0;
+      const segment = new Uint8Array(this.segmentBytesMax - room + cut);
       let at = 0;
-      for (let i = taken; i < end; i++) {
-        const f = this.queue[i]!;
-        segment.set(f.bytes, at);
-        at += f.bytes.byteLength;
-        if (f.hlc !== undefined) lastCommit = f;
+      for (let i = done; i < end; i++) {
+        const t = q[i]!;
+        segment.set(t.takenBytes === 0 ? t.bytes : t.bytes.subarray(t.takenBytes), at);
+        at += t.bytes.byteLength - t.takenBytes;
+        lastLsn = t.commitLsn;
+        lastCommit = { lsn: t.commitLsn, hlc: t.hlc };
       }
-      puts.push([segmentKey(this.queue[taken]!.lsn), segment]);
-      taken = end;
-      takenBytes += segmentBytes;
+      if (cutFrames > 0) {
+        // The segment is full; the next one continues this transaction.
+        const t = q[end]!;
+        segment.set(t.bytes.subarray(t.takenBytes, t.takenBytes + cut), at);
+        at += cut;
+        t.taken += cutFrames;
+        t.takenBytes += cut;
+        lastLsn = t.firstLsn + BigInt(t.taken) - 1n;
+      }
+      assert(at === segment.byteLength, 'segment filled exactly');
+      puts.push([segmentKey(segmentLsn), segment]);
+      takenBytes += at;
+      done = end;
     }
-    const lastLsn = this.queue[taken - 1]!.lsn;
-    this.queue.splice(0, taken);
+    q.splice(0, done);
     this.queuedBytesValue -= takenBytes;
     assert(this.queuedBytesValue >= 0, 'queued byte count stays consistent');
+    assert(lastLsn > 0n, 'a batch takes at least one frame');
     return { puts, lastLsn, lastCommit };
   }
 
-  private markDurable(lsn: Lsn, lastCommit: Frame | undefined): void {
+  private markDurable(lsn: Lsn, lastCommit: { lsn: Lsn; hlc: Hlc } | undefined): void {
     assert(lsn > this.durableLsnValue && lsn <= this.lastLsnValue, 'durable LSN only moves forward');
     this.durableLsnValue = lsn;
-    if (lastCommit) this.durableCommit = { lsn: lastCommit.lsn, hlc: lastCommit.hlc! };
+    if (lastCommit) this.durableCommit = lastCommit;
     let done = 0;
     while (done < this.waiters.length && this.waiters[done]!.lsn <= lsn) this.waiters[done++]!.resolve();
     this.waiters.splice(0, done);
@@ -460,6 +500,24 @@ export class Log {
       page = await this.store.list({ prefix: LOG_KEY_PREFIX, start: segmentKey(last + 1n), limit: pageSegments });
     }
   }
+}
+
+/** How many of `t`'s untaken frames fit in `room` bytes (binary search over its frame ends). */
+function framesFitting(t: QueuedTxn, room: number): number {
+  const limit = t.takenBytes + room;
+  let lo = t.taken; // ends[lo - 1] <= limit always holds (or lo is the first untaken frame)
+  let hi = t.ends.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t.ends[mid]! <= limit) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - t.taken;
+}
+
+/** Bytes of `t`'s next `frames` untaken frames. */
+function cutBytes(t: QueuedTxn, frames: number): number {
+  return t.ends[t.taken + frames - 1]! - t.takenBytes;
 }
 
 // ---- recovery ----

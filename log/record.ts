@@ -17,15 +17,23 @@
  * to bigint, so both shapes read the same. Row values keep their exact class (see base/values.ts).
  * Decoded BLOBs are plain Uint8Array views into the bytes given to `decodeFrames` (no copy): the
  * store hands those bytes to the caller, so nothing else mutates them.
+ *
+ * Two encoders, same bytes: `encodeRecord` builds the body map and packs it with msgpackr (any
+ * record); `FrameEncoder`, the append path, writes row changes and commits by hand
+ * (log/msgpack.ts) straight into one buffer per transaction, the crc computed in place, and
+ * falls back to `encodeRecord` for the rest. Tests check byte equality of the two.
  */
 import { pack, unpack } from '../base/codec.js';
 import { DosqlError, assert } from '../base/errors.js';
 import type { Value } from '../base/values.js';
 import { crc32 } from '../storage/crc32.js';
+import { MsgpackWriter } from './msgpack.js';
 import type { Change, LogRecord, TableDef } from './types.js';
 
 /** Bytes of the frame header: body length then crc. */
 export const FRAME_HEADER_BYTES = 8;
+/** First arena of a one-off encoder (`encodeChangeRecord`); it grows as needed. */
+const SINGLE_FRAME_ARENA_BYTES = 256;
 
 const OP_COMMIT = 0;
 const OP_INSERT = 1;
@@ -48,23 +56,159 @@ interface Body {
   h?: number | bigint;
 }
 
-/** Encode one record as a complete frame. */
+/** Encode one record as a complete frame (msgpackr; the general path). */
 export function encodeRecord(record: LogRecord): Uint8Array {
   return frameBody(pack(toBody(record)));
 }
 
 /**
- * `encodeRecord` for a change whose LSN and transaction id are safe integers: the append hot path
- * builds the body directly, with no bigint arithmetic per record. Same bytes as encodeRecord.
+ * One change record with safe-integer LSN and transaction id as a complete frame, built by the
+ * hand-written encoder: same bytes as encodeRecord. Appends use `FrameEncoder` directly.
  */
 export function encodeChangeRecord(lsn: number, txn: number, c: Change): Uint8Array {
-  switch (c.op) {
-    case 'insert':
-      return frameBody(pack({ o: OP_INSERT, l: lsn, x: txn, t: c.table, r: c.rowid, v: c.row }));
-    default:
-      return encodeRecord({ kind: 'change', lsn: BigInt(lsn), txn: BigInt(txn), change: c });
+  const e = new FrameEncoder(Number.MAX_SAFE_INTEGER, SINGLE_FRAME_ARENA_BYTES);
+  e.change(lsn, txn, c);
+  return e.finish().bytes;
+}
+
+/**
+ * Encodes a transaction's records as consecutive frames into one arena (see log/msgpack.ts):
+ * no buffer per record, no copy of a body into its frame, the crc computed in place. Inserts,
+ * updates, deletes and commits are written by hand; schema records (rare, nested objects) and
+ * rows holding something outside the Value vocabulary go through msgpackr and are copied in.
+ * Throws LIMIT_EXCEEDED when a frame is longer than `frameBytesMax`; call `discard` then.
+ */
+export class FrameEncoder {
+  private readonly w: MsgpackWriter;
+  private ends: number[] = [];
+
+  constructor(
+    private readonly frameBytesMax: number,
+    arenaBytes?: number,
+  ) {
+    this.w = new MsgpackWriter(arenaBytes);
+  }
+
+  /** Bytes of the transaction encoded so far. */
+  get length(): number {
+    return this.w.length;
+  }
+
+  /** A change record whose LSN and txn id are safe integers (the append hot path). */
+  change(lsn: number, txn: number, c: Change): void {
+    const w = this.w;
+    const at = w.skip(FRAME_HEADER_BYTES);
+    let ok = true;
+    switch (c.op) {
+      case 'insert':
+        this.head(6, OP_INSERT, lsn, txn, c.table, c.rowid);
+        w.key(KEY_V);
+        ok = w.row(c.row);
+        break;
+      case 'update':
+        this.head(7, OP_UPDATE, lsn, txn, c.table, c.rowid);
+        w.key(KEY_B);
+        ok = w.row(c.before);
+        w.key(KEY_V);
+        ok = ok && w.row(c.row);
+        break;
+      case 'delete':
+        this.head(6, OP_DELETE, lsn, txn, c.table, c.rowid);
+        w.key(KEY_B);
+        ok = w.row(c.before);
+        break;
+      default:
+        ok = false;
+    }
+    if (ok) return this.closeFrame(at);
+    w.pos = w.start + at;
+    this.record({ kind: 'change', lsn: BigInt(lsn), txn: BigInt(txn), change: c });
+  }
+
+  /** A commit record whose LSN and txn id are safe integers. */
+  commit(lsn: number, txn: number, hlc: bigint, changeCount: number): void {
+    const w = this.w;
+    const at = w.skip(FRAME_HEADER_BYTES);
+    w.mapHeader(5);
+    w.key(KEY_O);
+    w.number(OP_COMMIT);
+    w.key(KEY_L);
+    w.number(lsn);
+    w.key(KEY_X);
+    w.number(txn);
+    w.key(KEY_H);
+    const h = compactInt(hlc);
+    if (typeof h === 'number') w.number(h);
+    else w.bigint(h);
+    w.key(KEY_N);
+    w.number(changeCount);
+    this.closeFrame(at);
+  }
+
+  /** Any record, through msgpackr. */
+  record(r: LogRecord): void {
+    const frame = encodeRecord(r);
+    this.checkFrame(frame.byteLength);
+    this.w.bytes(frame);
+    this.ends.push(this.w.length);
+  }
+
+  /** The transaction's frames and the offset just past each; the next transaction starts empty. */
+  finish(): { bytes: Uint8Array; ends: number[] } {
+    const ends = this.ends;
+    this.ends = [];
+    return { bytes: this.w.finish(), ends };
+  }
+
+  /** Forget the transaction in progress (after LIMIT_EXCEEDED). */
+  discard(): void {
+    this.w.discard();
+    this.ends = [];
+  }
+
+  /** The map header and the fields every row change starts with: o, l, x, t, r. */
+  private head(fields: number, op: number, lsn: number, txn: number, table: number, rowid: number | bigint): void {
+    const w = this.w;
+    w.mapHeader(fields);
+    w.key(KEY_O);
+    w.number(op);
+    w.key(KEY_L);
+    w.number(lsn);
+    w.key(KEY_X);
+    w.number(txn);
+    w.key(KEY_T);
+    w.number(table);
+    w.key(KEY_R);
+    if (typeof rowid === 'number') w.number(rowid);
+    else w.bigint(rowid);
+  }
+
+  private closeFrame(at: number): void {
+    const w = this.w;
+    const end = w.length;
+    this.checkFrame(end - at);
+    const bodyStart = w.start + at + FRAME_HEADER_BYTES;
+    w.u32leAt(at, end - at - FRAME_HEADER_BYTES);
+    w.u32leAt(at + 4, crc32(w.buf.subarray(bodyStart, w.pos)));
+    this.ends.push(end);
+  }
+
+  private checkFrame(bytes: number): void {
+    if (bytes > this.frameBytesMax) {
+      throw new DosqlError('LIMIT_EXCEEDED', `log record of ${bytes} bytes does not fit a segment; segmentBytesMax is ${this.frameBytesMax}`);
+    }
   }
 }
+
+const KEY_O = 0x6f;
+const KEY_L = 0x6c;
+const KEY_X = 0x78;
+const KEY_T = 0x74;
+const KEY_R = 0x72;
+const KEY_V = 0x76;
+const KEY_B = 0x62;
+const KEY_H = 0x68;
+const KEY_N = 0x6e;
 
 function frameBody(body: Uint8Array): Uint8Array {
   const n = body.byteLength;

@@ -25,10 +25,16 @@
  * number is bounded by how often the caller checkpoints (`dirtyBytes` tells it when to).
  *
  * Key of page n: `prefix + n as 12 lowercase hex digits`, so pages sort by id under the prefix.
+ *
+ * Encoding: a page is msgpack `[kind, keys, rows | children, n]`. Leaves and branches are written by
+ * the hand-written writer of log/msgpack.ts (the same bytes msgpackr writes, several times faster,
+ * which a checkpoint of many pages notices); each page is copied out exactly sized, so a stored
+ * page never pins a shared buffer.
  */
 import { assert, DosqlError } from '../../base/errors.js';
 import { pack, unpack } from '../../base/codec.js';
 import { Real, type Value } from '../../base/values.js';
+import { MsgpackWriter } from '../../log/msgpack.js';
 import { STORE_ENTRY_BYTES_MAX, STORE_KEYS_PER_CALL_MAX, type ByteStore } from '../../storage/types.js';
 
 /** Default bound of the clean-page cache, in estimated bytes. */
@@ -121,6 +127,7 @@ export class PageStore {
   private retained: number[] = [];
   /** True while `flush` runs: pages must not change under it. */
   private flushing = false;
+  private flushes = 0;
 
   constructor(store: ByteStore, options: PageStoreOptions) {
     this.store = store;
@@ -140,6 +147,14 @@ export class PageStore {
     let total = 0;
     for (const p of this.dirty.values()) total += p.bytes;
     return total;
+  }
+
+  /**
+   * Completed flushes. A flush makes every dirty page clean, so a page a caller holds as writable
+   * stays writable in place only while this is unchanged (the B-tree's reused write path).
+   */
+  get flushCount(): number {
+    return this.flushes;
   }
 
   get dirtyPageCount(): number {
@@ -312,6 +327,7 @@ export class PageStore {
     this.retired = [];
     const flushed = [...this.dirty];
     this.dirty.clear();
+    this.flushes++;
     for (const [id, page] of flushed) this.cacheInsert(id, page);
     try {
       await this.deletePages(toDelete);
@@ -411,13 +427,58 @@ const KIND_LEAF = 0;
 const KIND_BRANCH = 1;
 const KIND_OVERFLOW = 2;
 
+/** Scratch arena of `encodePage`; each page leaves as its own copy, so it is reused. */
+const pageWriter = new MsgpackWriter();
+
+/**
+ * A page as msgpack `[kind, keys, rows | children, n]` (overflow: `[kind, data]`). Leaves and
+ * branches are written by the hand-written writer (log/msgpack.ts: the bytes msgpackr would
+ * write, without its per-value dispatch); msgpackr is the fallback for anything else.
+ */
 export function encodePage(p: Page): Uint8Array {
-  let bytes: Uint8Array;
-  if (p.kind === 'leaf') bytes = pack([KIND_LEAF, p.keys, p.vals, p.n]);
-  else if (p.kind === 'branch') bytes = pack([KIND_BRANCH, p.keys, p.children, p.n]);
-  else bytes = pack([KIND_OVERFLOW, p.data]);
+  let bytes: Uint8Array | undefined;
+  if (p.kind === 'overflow') bytes = pack([KIND_OVERFLOW, p.data]);
+  else bytes = writePage(p) ?? pack(p.kind === 'leaf' ? [KIND_LEAF, p.keys, p.vals, p.n] : [KIND_BRANCH, p.keys, p.children, p.n]);
   assert(bytes.byteLength < STORE_ENTRY_BYTES_MAX - 1024, `page of ${bytes.byteLength} bytes exceeds the entry limit`);
   return bytes;
+}
+
+/** A leaf or branch with `pageWriter`; undefined when a row holds something that is not a Value. */
+function writePage(p: LeafPage | BranchPage): Uint8Array | undefined {
+  const w = pageWriter;
+  w.arrayHeader(4);
+  w.number(p.kind === 'leaf' ? KIND_LEAF : KIND_BRANCH);
+  w.strings(p.keys);
+  if (p.kind === 'leaf') {
+    const vals = p.vals;
+    w.arrayHeader(vals.length);
+    for (let i = 0; i < vals.length; i++) {
+      const v = vals[i]!;
+      if (Array.isArray(v) ? !w.row(v) : !writeOverflowRef(w, v as OverflowRef)) {
+        w.discard();
+        return undefined;
+      }
+    }
+  } else {
+    const children = p.children;
+    w.arrayHeader(children.length);
+    for (let i = 0; i < children.length; i++) w.number(children[i]!);
+  }
+  w.number(p.n);
+  return w.takeCopy();
+}
+
+/** `{ o: ids, n: bytes }` with msgpackr's key order; false for any other shape. */
+function writeOverflowRef(w: MsgpackWriter, ref: OverflowRef): boolean {
+  const fields = Object.keys(ref);
+  if (fields.length !== 2 || fields[0] !== 'o' || fields[1] !== 'n' || !Array.isArray(ref.o) || typeof ref.n !== 'number') return false;
+  w.mapHeader(2);
+  w.key(0x6f); // 'o'
+  w.arrayHeader(ref.o.length);
+  for (let i = 0; i < ref.o.length; i++) w.number(ref.o[i]!);
+  w.key(0x6e); // 'n'
+  w.number(ref.n);
+  return true;
 }
 
 export function decodePage(bytes: Uint8Array, id: number): Page {

@@ -169,6 +169,53 @@ describe('log: appending', () => {
   });
 });
 
+describe('log: segment packing', () => {
+  it('packs whole frames greedily: a segment ends only where the next frame would not fit', async () => {
+    const store = new MemoryStore();
+    const segmentBytesMax = 700;
+    const log = await Log.open(store, { segmentBytesMax });
+    const r = rng(23);
+    const expected: Expected[] = [];
+    // Small and large transactions, several appended per write, so that one write's segments
+    // hold the tails and heads of several transactions and cut large ones at frame boundaries.
+    for (let i = 0; i < 80; i++) {
+      const changes = randomChanges(r, r.chance(0.2) ? 40 : 3, 60);
+      const a = log.append(changes);
+      expected.push({ txn: a.txn, firstLsn: a.firstLsn, commitLsn: a.commitLsn, hlc: a.hlc, changes });
+      if (r.chance(0.2)) await a.durable;
+    }
+    await log.flush();
+    const segments = store.entries().filter(([k]) => k.startsWith('log/'));
+    for (let s = 0; s + 1 < segments.length; s++) {
+      const [, bytes] = segments[s]!;
+      const next = decodeFrames(segments[s + 1]![1]);
+      const nextFrameBytes = next.ends[0]!;
+      expect(bytes.byteLength).toBeLessThanOrEqual(segmentBytesMax);
+      // Greedy packing within one write; across writes a segment may end early.
+      if (bytes.byteLength + nextFrameBytes <= segmentBytesMax) continue;
+      expect(bytes.byteLength + nextFrameBytes).toBeGreaterThan(segmentBytesMax);
+    }
+    expect(await collect(log.read(1n))).toEqual(asTxns(expected));
+    const reopened = await Log.open(store, { segmentBytesMax });
+    expect(reopened.lastLsn).toBe(log.lastLsn);
+    expect(await collect(reopened.read(1n))).toEqual(asTxns(expected));
+  });
+
+  it('packs a large transaction into full segments in one write', async () => {
+    const store = new MemoryStore();
+    const segmentBytesMax = 1024;
+    const log = await Log.open(store, { segmentBytesMax });
+    const changes: Change[] = Array.from({ length: 2000 }, (_, i) => ({ op: 'insert', table: 1, rowid: i + 1, row: [i + 1, 'row ' + i] }));
+    const a = log.append(changes);
+    await a.durable;
+    const segments = store.entries().filter(([k]) => k.startsWith('log/'));
+    expect(store.stats.writes).toBe(Math.ceil(segments.length / STORE_KEYS_PER_CALL_MAX));
+    const frameMax = Math.max(...segments.flatMap(([, b]) => decodeFrames(b).ends.map((e, i, ends) => e - (ends[i - 1] ?? 0))));
+    for (const [, bytes] of segments.slice(0, -1)) expect(bytes.byteLength).toBeGreaterThan(segmentBytesMax - frameMax);
+    expect(await collect(log.read(1n))).toEqual([{ txn: 1n, firstLsn: 1n, commitLsn: 2001n, hlc: a.hlc, changes }]);
+  });
+});
+
 describe('log: reading', () => {
   it('reads whole committed transactions from any LSN, up to any LSN', async () => {
     const store = new MemoryStore();
