@@ -26,7 +26,7 @@
 import { pack, unpack } from '../base/codec.js';
 import { DosqlError, assert } from '../base/errors.js';
 import type { Value } from '../base/values.js';
-import { crc32 } from '../storage/crc32.js';
+import { crc32, crc32Range } from '../storage/crc32.js';
 import { MsgpackWriter } from './msgpack.js';
 import type { Change, LogRecord, TableDef } from './types.js';
 
@@ -189,7 +189,7 @@ export class FrameEncoder {
     this.checkFrame(end - at);
     const bodyStart = w.start + at + FRAME_HEADER_BYTES;
     w.u32leAt(at, end - at - FRAME_HEADER_BYTES);
-    w.u32leAt(at + 4, crc32(w.buf.subarray(bodyStart, w.pos)));
+    w.u32leAt(at + 4, crc32Range(w.buf, bodyStart, w.pos));
     this.ends.push(end);
   }
 

@@ -399,7 +399,7 @@ export class TableStore implements Materializer {
     const t = this.table(tableId);
     if (rowid > t.maxRowid) t.maxRowid = rowid;
     this.countRows(t, 1);
-    const stored = [rowid, ...row, version[0], version[1]];
+    const stored = storedRecord(rowid, row, version);
     const key = rowKey(def, rowid, row);
     const pending = t.rows.put(key, stored);
     if (pending || def.uniques.length || t.indexes.length) return this.putSecondary(def, t, rowid, row, key, pending);
@@ -555,6 +555,20 @@ export interface KeyRange {
 
 function toLsn(v: Value): bigint {
   return typeof v === 'bigint' ? v : BigInt(v as number);
+}
+
+/**
+ * `[rowid, ...row, fromLsn, fromHlc]`, built with an index loop: array spread allocates and
+ * iterates generically, about 5x slower, and this runs once per inserted row at commit.
+ */
+function storedRecord(rowid: number | bigint, row: Value[], version: Version): Value[] {
+  const n = row.length;
+  const out = new Array<Value>(n + 3);
+  out[0] = rowid;
+  for (let i = 0; i < n; i++) out[i + 1] = row[i]!;
+  out[n + 1] = version[0];
+  out[n + 2] = version[1];
+  return out;
 }
 
 /** An index entry, counted in the index's distinct prefixes (stats.ts) before it goes in. */

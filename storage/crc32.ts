@@ -35,11 +35,20 @@ function makeTables(): Uint32Array {
 
 /** CRC-32 of `bytes`, continuing from `seed` (the CRC of the bytes before them; 0 to start). */
 export function crc32(bytes: Uint8Array, seed = 0): number {
+  return crc32Range(bytes, 0, bytes.length, seed);
+}
+
+/**
+ * CRC-32 of `bytes[start, end)` (end exclusive), without making a subarray view: the log
+ * checksums each record inside its transaction's buffer, and a view per record costs as much
+ * as checksumming a short one.
+ */
+export function crc32Range(bytes: Uint8Array, start: number, end: number, seed = 0): number {
   const t = TABLES;
   let c = ~seed;
-  let i = 0;
-  const n = bytes.length;
-  const wholeEnd = n - (n % SLICES);
+  let i = start;
+  const n = end;
+  const wholeEnd = n - ((n - start) % SLICES);
   for (; i < wholeEnd; i += SLICES) {
     const lo = c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
     c =

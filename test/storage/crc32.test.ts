@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as zlib from 'node:zlib';
-import { crc32 } from '../../storage/crc32.js';
+import { crc32, crc32Range } from '../../storage/crc32.js';
 import { rng } from '../support/random.js';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -29,6 +29,17 @@ describe('crc32', () => {
     for (let n = 0; n < 300; n++) {
       const bytes = Uint8Array.from({ length: n }, () => r.int(256));
       expect(crc32(bytes), `seed ${seed} length ${n}`).toBe(zlibCrc(bytes));
+    }
+  });
+
+  it('of a range equals that of the subarray, at every offset and length (seeded)', () => {
+    const seed = 7;
+    const r = rng(seed);
+    const all = Uint8Array.from({ length: 64 }, () => r.int(256));
+    for (let start = 0; start <= all.length; start++) {
+      for (let end = start; end <= all.length; end += 1 + r.int(5)) {
+        expect(crc32Range(all, start, end), `seed ${seed} [${start}, ${end})`).toBe(crc32(all.slice(start, end)));
+      }
     }
   });
 });
