@@ -1,124 +1,62 @@
 /**
  * A minimal DoSQL server in Node for the client's tests: what the Durable Object serves, on a
  * loopback port. Each database URL `/db/<name>` serves capnweb RPC over WebSocket (the upgrade)
- * and over HTTP batch (POST), with an RpcTarget that wraps the server's own `DatabaseHost` (an
- * embedded `Database` on a MemoryStore) and returns `WireResult`s, never throwing for bad SQL;
- * `begin()` serves the server's real transaction handle (server/transactions.ts). Bearer-token auth: a missing or wrong token is 401,
- * a token for another database is 403.
+ * and over HTTP batch (POST) with the server's own RpcTarget (server/rpc.ts) on its own
+ * `DatabaseHost` (an embedded `Database` on a MemoryStore), with full access: SQL, transactions,
+ * batches, `schema()` and change data capture are the real server's. Not served: branches (a
+ * branch URL is an unknown path) and the Worker's routes and limits configuration, which
+ * test/workers covers. Bearer-token auth: a missing or wrong token is 401, a token for another
+ * database is 403.
  *
- * Slot calls and `subscribe` are the real server's (server/cdc.ts).
- * Test hooks: SQL containing `/*hang*\/` never answers (a call in flight), and `dropSockets()`
- * cuts every WebSocket, as a server restart or network failure would.
+ * Test hooks: SQL containing `/*hang*\/` never answers (a call in flight), `dropSockets()` cuts
+ * every WebSocket, as a server restart or network failure would, and two options act like older
+ * servers: `sqliteSchema: false` (an engine without `sqlite_schema`) and `schemaRpc: false` (no
+ * `schema()` call).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RpcSession, RpcTarget, nodeHttpBatchRpcResponse } from 'capnweb';
+import { RpcSession, nodeHttpBatchRpcResponse } from 'capnweb';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type {
-  BatchResult,
-  BatchStatement,
-  CallOptions,
-  DatabaseRpc,
-  ExecResult,
-  Params,
-  QueryResult,
-  RemoteTransactionOptions,
-  TransactionRpc,
-  WireResult,
-  ChangeBatchWire,
-  ChangeSinkWire,
-  SlotInfoWire,
-  SlotOptionsWire,
-  SubscribeOptionsWire,
-  SubscriptionRpc,
-} from '../../base/api.js';
-import { DosqlError } from '../../base/errors.js';
+import type { CallOptions, Params, QueryResult, WireResult } from '../../base/api.js';
 import { SocketTransport, type SocketLike } from '../../client/transport.js';
 import { DatabaseHost } from '../../server/host.js';
 import { SERVER_LIMITS, type ServerLimits } from '../../server/limits.js';
-import { TransactionRpcTarget } from '../../server/transactions.js';
-import { SubscriptionRpcTarget, slotAck, slotCreate, slotDrop, slotList, slotRead } from '../../server/cdc.js';
+import { DatabaseRpcTarget } from '../../server/rpc.js';
 import { MemoryStore } from '../../storage/memory.js';
 
 export const HANG_MARKER = '/*hang*/';
 
-/** Run a database call and turn a thrown DosqlError into `{ ok: false, error }`, as the server does. */
-export async function toWire<T>(f: () => Promise<T>): Promise<WireResult<T>> {
-  try {
-    return { ok: true, value: await f() };
-  } catch (e) {
-    if (!(e instanceof DosqlError)) throw e;
-    const error: { code: DosqlError['code']; message: string; line?: number; column?: number } = { code: e.code, message: e.message };
-    if (e.line !== undefined) error.line = e.line;
-    if (e.column !== undefined) error.column = e.column;
-    return { ok: false, error };
-  }
-}
-
 /** Full access: the test server has no read-only tokens. */
 const ACCESS = { readOnly: false };
 
-class DatabaseTarget extends RpcTarget implements DatabaseRpc {
-  constructor(
-    private readonly host: DatabaseHost,
-    private readonly onHang: () => void,
-    /** False: act like an engine without `sqlite_schema` (before it existed). */
-    private readonly sqliteSchema = true,
-  ) {
-    super();
+/** The real target, with the test hooks on `query`. Fields are `#private`, as capnweb wants. */
+class TestDatabaseTarget extends DatabaseRpcTarget {
+  readonly #onHang: () => void;
+  /** False: act like an engine without `sqlite_schema` (before it existed). */
+  readonly #sqliteSchema: boolean;
+
+  constructor(host: DatabaseHost, onHang: () => void, sqliteSchema: boolean) {
+    super(host, ACCESS);
+    this.#onHang = onHang;
+    this.#sqliteSchema = sqliteSchema;
   }
-  exec(sql: string, params?: Params, options?: CallOptions): Promise<WireResult<ExecResult>> {
-    return this.host.serve((db) => db.exec(sql, params, options));
-  }
-  /** Interactive transactions: the real server's handle (server/transactions.ts) on the same host. */
-  begin(options?: RemoteTransactionOptions): Promise<WireResult<TransactionRpc>> {
-    return TransactionRpcTarget.begin(this.host, options, ACCESS);
-  }
-  batch(statements: BatchStatement[], options?: CallOptions): Promise<WireResult<BatchResult[]>> {
-    return this.host.batch(statements, options, ACCESS);
-  }
-  /** Change data capture: the real server's calls (server/cdc.ts) on the same host. */
-  slotCreate(name: string, options?: SlotOptionsWire): Promise<WireResult<SlotInfoWire>> {
-    return slotCreate(this.host, name, options, ACCESS);
-  }
-  slotDrop(name: string): Promise<WireResult<null>> {
-    return slotDrop(this.host, name, ACCESS);
-  }
-  slotList(): Promise<WireResult<SlotInfoWire[]>> {
-    return slotList(this.host);
-  }
-  slotRead(name: string, options?: { max?: number; after?: bigint }): Promise<WireResult<ChangeBatchWire>> {
-    return slotRead(this.host, name, options);
-  }
-  slotAck(name: string, lsn: bigint | number): Promise<WireResult<null>> {
-    return slotAck(this.host, name, lsn);
-  }
-  subscribe(name: string, options: SubscribeOptionsWire | undefined, sink: ChangeSinkWire): Promise<WireResult<SubscriptionRpc>> {
-    return SubscriptionRpcTarget.start(this.host, name, options, sink);
-  }
-  query(sql: string, params?: Params, options?: CallOptions): Promise<WireResult<QueryResult>> {
+
+  override query(sql: string, params?: Params, options?: CallOptions): Promise<WireResult<QueryResult>> {
     if (typeof sql === 'string' && sql.includes(HANG_MARKER)) {
-      this.onHang();
+      this.#onHang();
       return new Promise(() => {});
     }
-    if (!this.sqliteSchema && typeof sql === 'string' && /sqlite_(schema|master)/i.test(sql)) {
+    if (!this.#sqliteSchema && typeof sql === 'string' && /sqlite_(schema|master)/i.test(sql)) {
       return Promise.resolve({ ok: false, error: { code: 'NO_SUCH_TABLE', message: 'no such table: sqlite_schema' } });
     }
-    return this.host.serve((db) => db.query(sql, params, options));
+    return super.query(sql, params, options);
   }
 }
 
-/** The real server also offers `schema()` beyond the contract (server/rpc.ts). */
-class DatabaseTargetWithSchema extends DatabaseTarget {
-  constructor(
-    private readonly database: DatabaseHost,
-    onHang: () => void,
-    sqliteSchema: boolean,
-  ) {
-    super(database, onHang, sqliteSchema);
-  }
-  schema(): Promise<WireResult<Array<{ name: string; sql: string }>>> {
-    return this.database.schema();
+/** A server from before `schema()`: capnweb finds no method, as it would on such a server. */
+class TestDatabaseTargetWithoutSchema extends TestDatabaseTarget {
+  static {
+    Object.defineProperty(this.prototype, 'schema', { value: undefined });
   }
 }
 
@@ -148,14 +86,14 @@ export async function startTestServer(
     hangWaiters = [];
   };
 
-  async function target(name: string): Promise<DatabaseTarget> {
+  async function target(name: string): Promise<TestDatabaseTarget> {
     let db = databases.get(name);
     if (!db) {
       db = new DatabaseHost(new MemoryStore(), limits);
       databases.set(name, db);
     }
     const sqliteSchema = options.sqliteSchema !== false;
-    return options.schemaRpc === false ? new DatabaseTarget(db, onHang, sqliteSchema) : new DatabaseTargetWithSchema(db, onHang, sqliteSchema);
+    return options.schemaRpc === false ? new TestDatabaseTargetWithoutSchema(db, onHang, sqliteSchema) : new TestDatabaseTarget(db, onHang, sqliteSchema);
   }
 
   /** 0 when allowed, else the HTTP status; the token `other-db-token` may only use `/db/other`. */
