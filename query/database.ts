@@ -15,11 +15,17 @@
  *    write; `exec` resolves only once its commit is durable. A read that could see a commit that is
  *    not durable yet waits for it too, so nothing a caller has seen can be lost in a crash.
  *
+ * Fast paths: a cached plan that can run without promises (a point SELECT, a one-row INSERT, an
+ * UPDATE or DELETE by key; `runSync`) skips the async layering of steps 1-2 when nothing else is
+ * running and its pages are cached: it takes the lock, runs, and releases it in one synchronous
+ * step, or declines (NEEDS_ASYNC, nothing changed) and the statement takes the path above. An
+ * autocommit write still commits through step 3, holding the lock until it is applied.
+ *
  * Opening replays the log from the materializer's checkpoint; checkpoints are taken once enough
  * changes have accumulated, and on close.
  */
 import type { AsOf, CallOptions, ExecResult, Params, QueryResult } from '../base/api.js';
-import { DosqlError, type ErrorCode } from '../base/errors.js';
+import { DosqlError, assert, type ErrorCode } from '../base/errors.js';
 import { fromParam, toSqlValue, type IntMode, type SqlValue, type Value } from '../base/values.js';
 import { MemoryStore } from '../storage/memory.js';
 import type { ByteStore } from '../storage/types.js';
@@ -28,7 +34,7 @@ import type { CommittedTxn, Lsn } from '../log/types.js';
 import { TableStore } from '../materializers/tables.js';
 import type { ExplainStmt, ParsedStatement, PragmaStmt, Statement } from './ast.js';
 import { alterTable, createIndex, createTable, createTrigger, createView, dropTable } from './ddl.js';
-import { compileDelete, compileInsert, compileUpdate, type DmlPlan, type DmlRun } from './dml.js';
+import { compileDelete, compileInsert, compileUpdate, type DmlPlan, type DmlResult, type DmlRun } from './dml.js';
 import { positionAt } from './lexer.js';
 import { parse } from './parser.js';
 import type { Env } from './scope.js';
@@ -103,7 +109,14 @@ interface StatementOutcome {
   durable?: Promise<void>;
 }
 
-interface CachedStatement {
+/** @internal what the database needs of a PreparedStatement: its text and parsed statements. */
+export interface PreparedHandle {
+  readonly sql: string;
+  parsed: CachedStatement[] | undefined;
+}
+
+/** @internal a parsed statement with its compiled plan; a PreparedStatement keeps its own. */
+export interface CachedStatement {
   parsed: ParsedStatement;
   sql: string;
   plan?: { catalogVersion: number; statsVersion: number; plan: SelectPlan | DmlPlan };
@@ -129,6 +142,8 @@ export class Database {
   private lastInsertRowid: number | bigint = 0;
   /** PRAGMA foreign_keys: off by default, as in SQLite; per connection, not persisted. */
   private foreignKeys = false;
+  /** Rowid maxima the last commit left, valid while the applied LSN is still `lsn` (see connTxn). */
+  private carriedMax: { lsn: bigint; max: ReadonlyMap<number, number | bigint | null> } | undefined;
   private changesSinceCheckpoint = 0;
   private closed = false;
   /** Set when a commit could not be applied: the in-memory state is unknown; reopen to recover. */
@@ -215,17 +230,61 @@ export class Database {
   }
 
   async exec(sql: string, params?: Params, options?: CallOptions): Promise<ExecResult> {
-    const r = await this.locked(() => this.execUnlocked(sql, params));
+    return this.execSync(this.cachedOne(sql), params, options) ?? this.execLocked(sql, params, options);
+  }
+
+  /** The locked path of `exec`, with the statements when the caller already has them. */
+  private async execLocked(sql: string, params: Params | undefined, options: CallOptions | undefined, sts?: CachedStatement[]): Promise<ExecResult> {
+    const r = await this.locked(() => this.execUnlocked(sql, params, this.conn, sts));
     if (r.durable) await r.durable;
     return this.execResult(r, options);
   }
 
+  /**
+   * @internal `exec` of a prepared statement: it keeps its parsed statements (and so their plans)
+   * itself, which spares the lookup by SQL text and survives eviction from the statement cache.
+   */
+  async execPrepared(p: PreparedHandle, params?: Params, options?: CallOptions): Promise<ExecResult> {
+    const sts = this.preparedStatements(p);
+    return (sts?.length === 1 ? this.execSync(sts[0], params, options) : undefined) ?? this.execLocked(p.sql, params, options, sts);
+  }
+
   async query(sql: string, params?: Params, options?: CallOptions): Promise<QueryResult> {
-    const fast = this.querySync(sql, params, options);
-    if (fast) return fast;
-    const r = await this.locked(() => this.queryUnlocked(sql, params, this.conn, options?.asOf));
+    return this.querySync(this.cachedOne(sql), params, options) ?? this.queryLocked(sql, params, options);
+  }
+
+  /** @internal the locked path of `query`, with the statements when the caller already has them. */
+  async queryLocked(sql: string, params: Params | undefined, options: CallOptions | undefined, sts?: CachedStatement[]): Promise<QueryResult> {
+    const r = await this.locked(() => this.queryUnlocked(sql, params, this.conn, options?.asOf, sts));
     if (r.durable) await r.durable;
     return this.queryResult(r, options);
+  }
+
+  /** @internal `query` of a prepared statement, with its own parsed statements (see execPrepared). */
+  async queryPrepared(p: PreparedHandle, params?: Params, options?: CallOptions): Promise<QueryResult> {
+    return this.queryPreparedSync(p, params, options) ?? this.queryLocked(p.sql, params, options, p.parsed);
+  }
+
+  /** @internal the fast path of `queryPrepared`: undefined when the locked path must answer. */
+  queryPreparedSync(p: PreparedHandle, params?: Params, options?: CallOptions): QueryResult | undefined {
+    const sts = this.preparedStatements(p);
+    return sts?.length === 1 ? this.querySync(sts[0], params, options) : undefined;
+  }
+
+  /**
+   * A prepared statement's parsed statements, parsed on first use. Only while the lock is free,
+   * so that errors keep the locked path's order (CLOSED before SYNTAX_ERROR); until then the
+   * locked path parses by text.
+   */
+  private preparedStatements(p: PreparedHandle): CachedStatement[] | undefined {
+    if (p.parsed === undefined && !this.busy && !this.closed && !this.failure) p.parsed = this.statements(p.sql);
+    return p.parsed;
+  }
+
+  /** The cached parse of `sql` when it is one statement, without refreshing its cache entry. */
+  private cachedOne(sql: string): CachedStatement | undefined {
+    const hit = typeof sql === 'string' ? this.cache.get(sql) : undefined;
+    return hit?.length === 1 ? hit[0] : undefined;
   }
 
   /**
@@ -291,11 +350,16 @@ export class Database {
   }
 
   /** @internal the body of exec, run under the lock; a fixed session refuses transaction control. */
-  async execUnlocked(sql: string, params: Params | undefined, session: Session = this.conn): Promise<StatementOutcome & { lastInsertRowid: number | bigint; lsn: bigint }> {
+  async execUnlocked(
+    sql: string,
+    params: Params | undefined,
+    session: Session = this.conn,
+    sts: CachedStatement[] = this.statements(sql),
+  ): Promise<StatementOutcome & { lastInsertRowid: number | bigint; lsn: bigint }> {
     let affected = 0;
     let durable: Promise<void> | undefined;
     let last: StatementOutcome = {};
-    for (const st of this.statements(sql)) {
+    for (const st of sts) {
       if (session.fixed) checkInTransaction(st.parsed.statement);
       last = await this.runStatement(st, params, session);
       if (last.rowsAffected !== undefined) affected = last.rowsAffected;
@@ -305,8 +369,13 @@ export class Database {
   }
 
   /** @internal the body of query, run under the lock. */
-  async queryUnlocked(sql: string, params: Params | undefined, session: Session = this.conn, asOf?: AsOf): Promise<StatementOutcome & { lsn: bigint }> {
-    const sts = this.statements(sql);
+  async queryUnlocked(
+    sql: string,
+    params: Params | undefined,
+    session: Session = this.conn,
+    asOf?: AsOf,
+    sts: CachedStatement[] = this.statements(sql),
+  ): Promise<StatementOutcome & { lsn: bigint }> {
     if (sts.length !== 1) throw new DosqlError('MISUSE', `query() takes exactly one statement; got ${sts.length}`);
     const st = sts[0]!;
     if (session.fixed) checkInTransaction(st.parsed.statement);
@@ -379,7 +448,7 @@ export class Database {
   }
 
   async get(sql: string, params?: Params, options?: CallOptions): Promise<Record<string, SqlValue> | undefined> {
-    const r = this.querySync(sql, params, options) ?? (await this.query(sql, params, options));
+    const r = this.querySync(this.cachedOne(sql), params, options) ?? (await this.queryLocked(sql, params, options));
     return r.rows.length ? toObject(r.columns, r.rows[0]!) : undefined;
   }
 
@@ -500,10 +569,15 @@ export class Database {
       if (this.failure) throw this.failure;
       return await f();
     } finally {
-      const next = this.waiters.shift();
-      if (next) next();
-      else this.busy = false;
+      this.unlock();
     }
+  }
+
+  /** Hand the lock to the next waiter, or free it. */
+  private unlock(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.busy = false;
   }
 
   private statements(sql: string): CachedStatement[] {
@@ -529,7 +603,7 @@ export class Database {
     switch (s.type) {
       case 'begin':
         if (session.txn) throw new DosqlError('ERROR', 'cannot start a transaction within a transaction');
-        session.txn = new Txn(this.tables);
+        session.txn = this.connTxn();
         return {};
       case 'commit':
         if (!session.txn) throw new DosqlError('ERROR', 'cannot commit - no transaction is active');
@@ -549,7 +623,7 @@ export class Database {
       }
       case 'savepoint': {
         // As in SQLite, a SAVEPOINT outside a transaction begins one, which its RELEASE commits.
-        const txn = (session.txn ??= new Txn(this.tables, { fromSavepoint: true }));
+        const txn = (session.txn ??= this.connTxn(true));
         if (txn.savepoints.length >= SAVEPOINTS_MAX) throw new DosqlError('LIMIT_EXCEEDED', `more than SAVEPOINTS_MAX (${SAVEPOINTS_MAX}) nested savepoints`);
         txn.savepoints.push({ name: s.name.toLowerCase(), mark: txn.mark() });
         return {};
@@ -577,7 +651,7 @@ export class Database {
   private async runInTransaction(st: CachedStatement, s: Statement, params: Params | undefined, session: Session): Promise<StatementOutcome> {
     if (session.txn === undefined && s.type === 'select') return this.runIn(st, s, this.readTxn, params);
     const autocommit = session.txn === undefined;
-    const txn = session.txn ?? new Txn(this.tables);
+    const txn = session.txn ?? this.connTxn();
     const mark = txn.mark();
     try {
       const out = await this.runIn(st, s, txn, params);
@@ -597,13 +671,13 @@ export class Database {
    * sees exactly what the locked path would. Undefined when any of that does not hold; the
    * caller then takes the locked path. About eight promises fewer per prepared point query.
    */
-  private querySync(sql: string, params: Params | undefined, options: CallOptions | undefined): QueryResult | undefined {
-    if (options?.asOf !== undefined || this.busy || this.closed || this.failure || this.conn.txn) return undefined;
+  private querySync(st: CachedStatement | undefined, params: Params | undefined, options: CallOptions | undefined): QueryResult | undefined {
+    if (!st || options?.asOf !== undefined || this.busy || this.closed || this.failure || this.conn.txn) return undefined;
     if (this.log.durableLsn < this.log.lastLsn) return undefined;
-    const hit = this.cache.get(sql);
-    const st = hit?.length === 1 ? hit[0]! : undefined;
-    const cached = st?.plan;
-    if (!st || !cached || cached.catalogVersion !== this.tables.catalog.version || cached.statsVersion !== this.tables.statsVersion) return undefined;
+    const cached = st.plan;
+    if (!cached || cached.catalogVersion !== this.tables.catalog.version || cached.statsVersion !== this.tables.statsVersion) return undefined;
+    // DML plans have runSync too: they write, and belong to execSync.
+    if (st.parsed.statement.type !== 'select') return undefined;
     const plan = cached.plan as SelectPlan;
     if (!plan.runSync) return undefined;
     this.busy = true;
@@ -617,11 +691,74 @@ export class Database {
     return this.queryResult({ columns: plan.columns, rows, lsn: this.tables.appliedLsn }, options);
   }
 
+  /**
+   * One INSERT, UPDATE or DELETE of the connection's session run without the async layering:
+   * nothing else running, its cached plan still valid and able to run synchronously (runSync),
+   * its pages cached. Inside BEGIN ... COMMIT the whole statement is synchronous; in autocommit
+   * the statement is, and its commit (which writes the log) keeps the lock as the locked path
+   * does. Undefined, with nothing changed, when any of that does not hold: the caller takes the
+   * locked path. Statement atomicity, results and errors are those of runInTransaction.
+   */
+  private execSync(st: CachedStatement | undefined, params: Params | undefined, options: CallOptions | undefined): ExecResult | Promise<ExecResult> | undefined {
+    if (!st || this.busy || this.closed || this.failure) return undefined;
+    const type = st.parsed.statement.type;
+    if (type !== 'insert' && type !== 'update' && type !== 'delete') return undefined;
+    const cached = st.plan;
+    const session = this.conn;
+    if (!cached || cached.catalogVersion !== this.tables.catalog.version || cached.statsVersion !== this.tables.statsVersion) return undefined;
+    // Plans compiled under pending DDL are not cached, and cached ones do not apply under it (see plan).
+    if (session.txn?.hasSchemaChanges) return undefined;
+    const plan = cached.plan as DmlPlan;
+    if (!plan.runSync) return undefined;
+    const autocommit = session.txn === undefined;
+    const txn = session.txn ?? this.connTxn();
+    const mark = txn.mark();
+    assert(this.waiters.length === 0, 'waiters queue only behind a held lock');
+    this.busy = true;
+    let r: DmlResult | typeof NEEDS_ASYNC;
+    try {
+      r = plan.runSync(this.statementEnv(st, txn, params));
+    } catch (e) {
+      txn.rollbackTo(mark);
+      this.unlock();
+      throw e;
+    }
+    if (r === NEEDS_ASYNC) {
+      const now = txn.mark();
+      assert(now.undo === mark.undo && now.changes === mark.changes, 'a declined fast path changed the transaction');
+      this.unlock();
+      return undefined;
+    }
+    // As in runInTransaction: without savepoints, nothing will roll back into this statement.
+    if (txn.savepoints.length === 0) txn.release(mark);
+    if (r.lastInsertRowid !== undefined) this.lastInsertRowid = r.lastInsertRowid;
+    if (!autocommit) {
+      this.unlock();
+      return this.execResult({ rowsAffected: r.rowsAffected, lastInsertRowid: this.lastInsertRowid, lsn: this.tables.appliedLsn }, options);
+    }
+    return this.commitHeld(txn, r.rowsAffected, options);
+  }
+
+  /** The commit of an autocommit fast-path statement, under the lock execSync took; then durability. */
+  private async commitHeld(txn: Txn, rowsAffected: number, options: CallOptions | undefined): Promise<ExecResult> {
+    let r: { rowsAffected: number; lastInsertRowid: number | bigint; lsn: bigint };
+    let durable: Promise<void> | undefined;
+    try {
+      durable = (await this.commit(txn))?.durable;
+      r = { rowsAffected, lastInsertRowid: this.lastInsertRowid, lsn: this.tables.appliedLsn };
+    } finally {
+      this.unlock();
+    }
+    if (durable) await durable;
+    return this.execResult(r, options);
+  }
+
   /** The Env a statement runs in: its bound parameters, transaction, clock and helpers. */
   private statementEnv(st: CachedStatement, txn: Txn, params: Params | undefined, asOf?: bigint): Env {
     const bound = bindParams(st.parsed, params);
     // 'now' is read once per statement, as in SQLite.
     const statementTime = (this.options.clock ?? Date.now)();
+    const h = this.runHelpers;
     const run: DmlRun = {
       foreignKeys: this.foreignKeys,
       params: bound,
@@ -629,13 +766,20 @@ export class Database {
       random: randomInt64,
       now: () => statementTime,
       asOf,
-      checkAsOf: (lsn) => this.checkAsOf(lsn),
-      refreshRetention: () => this.refreshRetention(),
-      lsnAtTimestamp: (ms) => this.log.lsnAtTimestamp(ms),
+      checkAsOf: h.checkAsOf,
+      refreshRetention: h.refreshRetention,
+      lsnAtTimestamp: h.lsnAtTimestamp,
       triggers: this.triggerHost,
     };
     return { rows: [], outer: undefined, agg: undefined, run };
   }
+
+  /** The helpers every statement's run shares: made once, not per statement. */
+  private readonly runHelpers: Pick<DmlRun, 'checkAsOf' | 'refreshRetention' | 'lsnAtTimestamp'> = {
+    checkAsOf: (lsn) => this.checkAsOf(lsn),
+    refreshRetention: () => this.refreshRetention(),
+    lsnAtTimestamp: (ms) => this.log.lsnAtTimestamp(ms),
+  };
 
   private async runIn(st: CachedStatement, s: Statement, txn: Txn, params: Params | undefined, asOf?: bigint): Promise<StatementOutcome> {
     // Only compilation (a plan-cache miss, DDL) needs the planning context.
@@ -753,17 +897,30 @@ export class Database {
     catalogVersion: () => this.tables.catalog.version,
   };
 
+  /**
+   * A transaction of the connection (BEGIN, a SAVEPOINT outside one, autocommit), seeded with the
+   * rowid maxima the last commit left when nothing has committed since (see Txn.knownMaxRowids).
+   */
+  private connTxn(fromSavepoint = false): Txn {
+    const carried = this.carriedMax;
+    const maxRowids = carried && carried.lsn === this.tables.appliedLsn && carried.max.size ? carried.max : undefined;
+    return new Txn(this.tables, { fromSavepoint, maxRowids });
+  }
+
   /** Log, apply, maybe checkpoint; returns the promise of durability (awaited outside the lock). */
   private async commit(txn: Txn): Promise<{ durable: Promise<void> } | undefined> {
     if (txn.isEmpty) return undefined;
     const a = this.log.append(txn.changes);
     const committed: CommittedTxn = { txn: a.txn, firstLsn: a.firstLsn, commitLsn: a.commitLsn, hlc: a.hlc, changes: txn.changes };
+    this.carriedMax = undefined;
     try {
       await this.tables.apply(committed);
     } catch (e) {
       this.failure = new DosqlError('IO', `commit could not be applied; reopen the database to recover: ${(e as Error).message}`, { cause: e });
       throw this.failure;
     }
+    // The committed state is now exactly what this transaction saw and wrote.
+    if (txn.snapshot === undefined) this.carriedMax = { lsn: this.tables.appliedLsn, max: txn.knownMaxRowids() };
     // Subscribers learn of the commit once it is durable (they read only durable log).
     a.durable.then(() => this.notifyCommit(), () => {});
     this.changesSinceCheckpoint += txn.changes.length;
@@ -889,22 +1046,26 @@ function checkTransactionOptions(o: TransactionOptions): void {
   }
 }
 
-export class PreparedStatement {
+export class PreparedStatement implements PreparedHandle {
+  /** @internal its parsed statements and their plans, once first run (see Database.execPrepared). */
+  parsed: CachedStatement[] | undefined;
   constructor(
     private readonly db: Database,
     readonly sql: string,
   ) {}
   run(params?: Params): Promise<ExecResult> {
-    return this.db.exec(this.sql, params);
+    return this.db.execPrepared(this, params);
   }
-  all(params?: Params): Promise<Array<Record<string, SqlValue>>> {
-    return this.db.all(this.sql, params);
+  async all(params?: Params): Promise<Array<Record<string, SqlValue>>> {
+    const r = this.db.queryPreparedSync(this, params) ?? (await this.db.queryLocked(this.sql, params, undefined, this.parsed));
+    return r.rows.map((row) => toObject(r.columns, row));
   }
-  get(params?: Params): Promise<Record<string, SqlValue> | undefined> {
-    return this.db.get(this.sql, params);
+  async get(params?: Params): Promise<Record<string, SqlValue> | undefined> {
+    const r = this.db.queryPreparedSync(this, params) ?? (await this.db.queryLocked(this.sql, params, undefined, this.parsed));
+    return r.rows.length ? toObject(r.columns, r.rows[0]!) : undefined;
   }
   query(params?: Params): Promise<QueryResult> {
-    return this.db.query(this.sql, params);
+    return this.db.queryPrepared(this, params);
   }
 }
 
@@ -963,13 +1124,8 @@ function toObject(columns: string[], row: SqlValue[]): Record<string, SqlValue> 
 function bindParams(p: ParsedStatement, params: Params | undefined): Value[] {
   const out: Value[] = new Array(p.parameterCount).fill(null);
   if (params === undefined || params === null) return out;
-  const conv = (v: unknown, what: string): Value => {
-    const x = fromParam(v);
-    if (x === undefined) throw new DosqlError('MISMATCH', `parameter ${what} has a type that cannot be bound (${typeof v})`);
-    return x;
-  };
   if (Array.isArray(params)) {
-    for (let i = 0; i < Math.min(params.length, out.length); i++) out[i] = conv(params[i], String(i + 1));
+    for (let i = 0; i < Math.min(params.length, out.length); i++) out[i] = bindParam(params[i], i + 1);
     return out;
   }
   if (typeof params !== 'object') throw new DosqlError('MISUSE', 'parameters must be an array or an object');
@@ -977,9 +1133,15 @@ function bindParams(p: ParsedStatement, params: Params | undefined): Value[] {
   for (const [name, index] of p.parameterNames) {
     const bare = name.slice(1);
     const v = bare in obj ? obj[bare] : name in obj ? obj[name] : undefined;
-    if (v !== undefined) out[index - 1] = conv(v, name);
+    if (v !== undefined) out[index - 1] = bindParam(v, name);
   }
   return out;
+}
+
+function bindParam(v: unknown, what: string | number): Value {
+  const x = fromParam(v);
+  if (x === undefined) throw new DosqlError('MISMATCH', `parameter ${what} has a type that cannot be bound (${typeof v})`);
+  return x;
 }
 
 function randomInt64(): bigint {

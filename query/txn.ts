@@ -19,6 +19,10 @@
  * delete of the cached max, or a rollback to a mark, forgets it and the next use reads it again.
  * Tables clustered by another PRIMARY KEY keep the rowid high-water mark (`maxRowid`): finding
  * their largest hidden rowid would be a full scan.
+ *
+ * The statement fast path (DmlPlan.runSync) reads through `getRowCached`, `uniqueOwnerCached` and
+ * `knownMaxRowid`, which answer from the overlay and cached pages only and never start a read:
+ * the path declines instead, and the async path that follows reads what it needs.
  */
 import { DosqlError, assert } from '../base/errors.js';
 import type { Value } from '../base/values.js';
@@ -92,12 +96,30 @@ export class Txn {
 
   constructor(
     private readonly tables: TableStore,
-    options: { snapshot?: bigint; isolation?: Isolation; fromSavepoint?: boolean } = {},
+    options: {
+      snapshot?: bigint;
+      isolation?: Isolation;
+      fromSavepoint?: boolean;
+      /** `knownMaxRowids` of the transaction that committed the state this one starts from. */
+      maxRowids?: ReadonlyMap<number, number | bigint | null>;
+    } = {},
   ) {
     this.nextTableId = tables.catalog.nextTableId;
     this.snapshot = options.snapshot;
     this.isolation = options.isolation ?? 'serializable';
     this.fromSavepoint = options.fromSavepoint ?? false;
+    assert(options.maxRowids === undefined || this.snapshot === undefined, 'known rowid maxima seed only transactions on the latest state');
+    if (options.maxRowids) for (const [table, max] of options.maxRowids) this.liveMax.set(table, max);
+  }
+
+  /**
+   * The largest live rowids this transaction knows, per table. Once it commits they are the
+   * committed maxima, and stay so until the next commit: the database seeds its next
+   * transaction with them, so that autocommit inserts do not seek the maximum every time.
+   */
+  knownMaxRowids(): ReadonlyMap<number, number | bigint | null> {
+    assert(this.snapshot === undefined, 'only transactions on the latest state know current maxima');
+    return this.liveMax;
   }
 
   /** The keys this transaction wrote and (when SERIALIZABLE) read, for commit-time validation. */
@@ -250,6 +272,43 @@ export class Txn {
     return cached === NOT_CACHED ? tree.get(key) : cached;
   }
 
+  /**
+   * `getRow` that never starts a read: NOT_CACHED when the answer needs a page that is not in
+   * memory, or when this is a concurrent transaction (its reads go through the versioned path
+   * and note what they read). The statement fast path declines on NOT_CACHED; nothing is left
+   * in flight behind it.
+   */
+  getRowCached(def: TableDef, key: string): StoredRow | undefined | typeof NOT_CACHED {
+    const o = this.overlays.get(def.id);
+    if (o !== undefined) {
+      const hit = o.rows.get(key);
+      if (hit !== undefined) return hit ?? undefined;
+    }
+    if (this.isNew(def)) return undefined;
+    if (this.snapshot !== undefined) return NOT_CACHED;
+    return this.tables.table(def.id).rows.getCached(key);
+  }
+
+  /** `uniqueOwner` from memory only: NOT_CACHED when it needs a page read (see getRowCached). */
+  uniqueOwnerCached(def: TableDef, constraint: number, key: string): number | bigint | undefined | typeof NOT_CACHED {
+    const hit = this.overlays.get(def.id)?.uniques[constraint]!.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    if (this.isNew(def)) return undefined;
+    if (this.snapshot !== undefined) return NOT_CACHED;
+    const row = this.tables.table(def.id).uniques[constraint]!.getCached(key);
+    if (row === NOT_CACHED) return NOT_CACHED;
+    return row ? (row[0] as number | bigint) : undefined;
+  }
+
+  /**
+   * `currentMaxRowid` when it is already known, else undefined (it would need a reverse seek).
+   * Never starts the seek: one left in flight could store a stale maximum after later inserts.
+   */
+  knownMaxRowid(def: TableDef): number | bigint | null | undefined {
+    if (def.primaryKey.length !== 0 || this.snapshot !== undefined) return undefined;
+    return this.liveMax.get(def.id);
+  }
+
   /** Rowid holding these UNIQUE values, if any row (committed or pending) does. */
   async uniqueOwner(def: TableDef, constraint: number, key: string): Promise<number | bigint | undefined> {
     const hit = this.overlays.get(def.id)?.uniques[constraint]!.get(key);
@@ -338,7 +397,7 @@ export class Txn {
 
   insertRow(def: TableDef, rowid: number | bigint, row: Value[]): void {
     const o = this.overlay(def);
-    this.setRow(o, rowKey(def, rowid, row), [rowid, ...row]);
+    this.setRow(o, rowKey(def, rowid, row), stored(rowid, row));
     for (let i = 0; i < def.uniques.length; i++) {
       const k = uniqueKey(def, i, row);
       if (k !== undefined) this.setUnique(o.uniques[i]!, k, rowid);
@@ -362,7 +421,7 @@ export class Txn {
   updateRow(def: TableDef, rowid: number | bigint, before: Value[], row: Value[]): void {
     const o = this.overlay(def);
     this.removeRow(def, o, rowid, before);
-    this.setRow(o, rowKey(def, rowid, row), [rowid, ...row]);
+    this.setRow(o, rowKey(def, rowid, row), stored(rowid, row));
     for (let i = 0; i < def.uniques.length; i++) {
       const k = uniqueKey(def, i, row);
       if (k !== undefined) this.setUnique(o.uniques[i]!, k, rowid);
@@ -480,6 +539,14 @@ function overlayKeys(o: TableOverlay, r: KeyRange): string[] {
       (r.lo === undefined || (r.loInclusive === false ? k > r.lo : k >= r.lo)) &&
       (r.hi === undefined || (r.hiInclusive === false ? k < r.hi : k <= r.hi)),
   );
+}
+
+/** The overlay's record `[rowid, ...row]`, without the spread: one per written row. */
+function stored(rowid: number | bigint, row: Value[]): StoredRow {
+  // Pushed, not preallocated: the array stays packed (holes slow every later read of it).
+  const rec: StoredRow = [rowid];
+  for (let i = 0; i < row.length; i++) rec.push(row[i]!);
+  return rec;
 }
 
 async function* emptyScan(): AsyncGenerator<[string, Value[]]> {}
