@@ -504,9 +504,9 @@ function pointSync(def: TableDef, slot: number, access: Extract<Access, { kind: 
     const v = access.value(env) as Value | undefined;
     if (v === undefined) return true;
     if (run.asOf !== undefined) return pastPointSync(def, slot, encodeKey([v]), run.asOf, env, emit);
-    const row = run.txn.getRow(def, encodeKey([v]));
-    // The read started here completes into the cache; the async path reads it again.
-    if (row instanceof Promise) return NEEDS_ASYNC;
+    // Never starts a read: the async path that follows does it.
+    const row = run.txn.getRowCached(def, encodeKey([v]));
+    if (row === NOT_CACHED) return NEEDS_ASYNC;
     if (!row) return true;
     env.rows[slot] = row;
     return emit();

@@ -672,7 +672,7 @@ export class Database {
    * caller then takes the locked path. About eight promises fewer per prepared point query.
    */
   private querySync(st: CachedStatement | undefined, params: Params | undefined, options: CallOptions | undefined): QueryResult | undefined {
-    if (!st || options?.asOf !== undefined || this.busy || this.closed || this.failure || this.conn.txn) return undefined;
+    if (!st || this.busy || this.closed || this.failure || this.conn.txn) return undefined;
     if (this.log.durableLsn < this.log.lastLsn) return undefined;
     const cached = st.plan;
     if (!cached || cached.catalogVersion !== this.tables.catalog.version || cached.statsVersion !== this.tables.statsVersion) return undefined;
@@ -680,15 +680,27 @@ export class Database {
     if (st.parsed.statement.type !== 'select') return undefined;
     const plan = cached.plan as SelectPlan;
     if (!plan.runSync) return undefined;
+    const asOf = options?.asOf === undefined ? undefined : this.asOfSync(options.asOf);
+    if (asOf === NEEDS_ASYNC) return undefined;
     this.busy = true;
     let rows: Value[][] | typeof NEEDS_ASYNC;
     try {
-      rows = plan.runSync(this.statementEnv(st, this.readTxn, params));
+      rows = plan.runSync(this.statementEnv(st, this.readTxn, params, asOf));
     } finally {
       this.busy = false;
     }
     if (rows === NEEDS_ASYNC) return undefined;
-    return this.queryResult({ columns: plan.columns, rows, lsn: this.tables.appliedLsn }, options);
+    return this.queryResult({ columns: plan.columns, rows, lsn: asOf ?? this.tables.appliedLsn }, options);
+  }
+
+  /**
+   * The LSN `asOf: { lsn }` names, checked as resolveAsOf checks it, when that needs no I/O: not
+   * a timestamp (a log search) nor an age-bounded retention window (refreshed from the log).
+   */
+  private asOfSync(asOf: AsOf): bigint | typeof NEEDS_ASYNC {
+    if (this.options.retention?.ageMs !== undefined) return NEEDS_ASYNC;
+    if (typeof asOf !== 'object' || asOf === null || !('lsn' in asOf)) return NEEDS_ASYNC;
+    return this.checkAsOf(lsnValue(typeof asOf.lsn === 'bigint' ? asOf.lsn : Number(asOf.lsn)));
   }
 
   /**
