@@ -384,19 +384,22 @@ async function hashTable(def: TableDef, access: Extract<Access, { kind: 'hash' }
   let held = 0;
   let result: HashTable = table;
   const at = access.column === 'rowid' ? 0 : 1 + access.column;
-  for await (const row of run.txn.scan(def, {})) {
-    env.rows[slot] = row;
-    if (access.build && V.isTruthy(await access.build.fn(env)) !== true) continue;
-    const v = row[at] ?? null;
-    if (v === null) continue;
-    if (++held > HASH_JOIN_ROWS_MAX) {
-      result = 'overflow';
-      break;
+  const build = access.build;
+  scan: for await (const rows of run.txn.scanChunks(def, {})) {
+    for (const row of rows) {
+      env.rows[slot] = row;
+      if (build && V.isTruthy(build.async ? await build.fn(env) : (build.fn as SyncFn)(env)) !== true) continue;
+      const v = row[at] ?? null;
+      if (v === null) continue;
+      if (++held > HASH_JOIN_ROWS_MAX) {
+        result = 'overflow';
+        break scan;
+      }
+      const k = encodeValue(v);
+      const bucket = table.get(k);
+      if (bucket) bucket.push(row);
+      else table.set(k, [row]);
     }
-    const k = encodeValue(v);
-    const bucket = table.get(k);
-    if (bucket) bucket.push(row);
-    else table.set(k, [row]);
   }
   cache.set(access, result);
   return result;
@@ -543,10 +546,12 @@ async function readCurrent(def: TableDef, access: Access, env: Env, slot: number
 }
 
 async function scanRange(txn: Txn, def: TableDef, range: KeyRange, env: Env, slot: number, emit: Emit): Promise<boolean> {
-  for await (const row of txn.scan(def, range)) {
-    env.rows[slot] = row;
-    const next = emit();
-    if (next instanceof Promise ? (await next) === false : next === false) return false;
+  for await (const rows of txn.scanChunks(def, range)) {
+    for (const row of rows) {
+      env.rows[slot] = row;
+      const next = emit();
+      if (next instanceof Promise ? (await next) === false : next === false) return false;
+    }
   }
   return true;
 }
