@@ -121,7 +121,8 @@ export type Producer = ((env: Env, emit: Emit) => Promise<boolean>) & {
   /**
    * The same production without a promise, where it can run without I/O (a key lookup on cached
    * pages): returns NEEDS_ASYNC, having emitted nothing, when it cannot, and the caller runs the
-   * producer itself. The hot path of prepared point queries.
+   * producer itself. Emits at most one row (callers rely on it, see levelInside). The hot path of
+   * prepared point queries and of key lookups inside joins.
    */
   sync?: (env: Env, emit: () => boolean) => boolean | typeof NEEDS_ASYNC;
 };
@@ -824,9 +825,30 @@ function planInnerJoins(from: FromItem, scope: Scope, cx: PlanContext, where: Ex
     levels.push(filtered(tableProducer(table.def, table.source.slot, access), filter));
   }
   return levels.reduceRight<Producer | undefined>(
-    (inner, level) => (inner ? (env, emit) => level(env, () => inner(env, emit)) : level),
+    (inner, level) => (inner ? (env, emit) => level(env, () => levelInside(inner, env, emit)) : level),
     undefined,
   );
+}
+
+/**
+ * An inner join level, run for one row of the levels outside it: without a promise when it is a
+ * key lookup on cached pages (Producer.sync). Such a lookup emits at most one row, so a promise
+ * the consumer returns for it can be handed back after the lookup returns.
+ */
+function levelInside(inner: Producer, env: Env, emit: Emit): boolean | Promise<boolean> {
+  const sync = inner.sync;
+  if (!sync) return inner(env, emit);
+  let pending: Promise<boolean> | undefined;
+  const done = sync(env, () => {
+    const r = emit();
+    if (r instanceof Promise) {
+      pending = r;
+      return true;
+    }
+    return r;
+  });
+  if (done === NEEDS_ASYNC) return inner(env, emit);
+  return pending ?? done;
 }
 
 function chooseJoinOrder(tables: JoinTable[], preds: Predicate[], scope: Scope, cx: PlanContext): JoinStep[] {
@@ -906,7 +928,10 @@ function filtered(producer: Producer, filter: Compiled | undefined): Producer {
   if (!filter) return producer;
   if (!filter.async) {
     const fn = filter.fn as SyncFn;
-    return (env, emit) => producer(env, () => (V.isTruthy(fn(env)) === true ? emit() : true));
+    const out: Producer = (env, emit) => producer(env, () => (V.isTruthy(fn(env)) === true ? emit() : true));
+    const sync = producer.sync;
+    if (sync) out.sync = (env, emit) => sync(env, () => (V.isTruthy(fn(env)) === true ? emit() : true));
+    return out;
   }
   return (env, emit) => producer(env, async () => (V.isTruthy(await filter.fn(env)) === true ? emit() : true));
 }

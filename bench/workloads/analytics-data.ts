@@ -1,7 +1,7 @@
 /**
- * The analytics fixture, shared by the GROUP BY and top-N workloads (loaded once per engine):
- * `events(id, user_id, category, amount)` with ANALYTICS_ROWS rows, every column a formula of the
- * id, so each engine gets the same data by its fastest loading path: a prepared INSERT loop in one
+ * The analytics fixture, shared by the GROUP BY, top-N and join workloads (loaded once per engine):
+ * `events(id, user_id, category, amount)` with ANALYTICS_ROWS rows and `users(id, country)` with
+ * USERS rows, every column a formula of the id, so each engine gets the same data by its fastest loading path: a prepared INSERT loop in one
  * transaction for the SQLite family and DoSQL, `generate_series`/`range` for PGlite and DuckDB (the
  * load is not timed). Default 200k rows (`--medium`); `--full` loads 1M.
  */
@@ -12,6 +12,7 @@ export const ANALYTICS_ROWS = mode === 'full' ? 1_000_000 : size(200_000, 5_000)
 export const USERS = 1000;
 
 export const EVENTS_DDL = 'CREATE TABLE events (id INTEGER PRIMARY KEY, user_id INTEGER, category TEXT, amount INTEGER)';
+export const USERS_DDL = 'CREATE TABLE users (id INTEGER PRIMARY KEY, country TEXT)';
 
 export const analyticsEngines: Array<{ name: string; open: () => Promise<Engine>; kind: 'sqlite' | 'pg' | 'duckdb' }> = [
   { name: 'dosql', open: () => dosql(), kind: 'sqlite' },
@@ -21,17 +22,23 @@ export const analyticsEngines: Array<{ name: string; open: () => Promise<Engine>
   { name: 'DuckDB', open: () => duckdb(), kind: 'duckdb' },
 ];
 
-/** Fill `events` with rows 1..n on any engine (see the header for the formulas). */
+/** Fill `events` with rows 1..n and `users` with 1..USERS on any engine (formulas: see the header). */
 export async function loadEvents(e: Engine, kind: 'sqlite' | 'pg' | 'duckdb', n: number): Promise<void> {
   await e.exec(EVENTS_DDL);
+  await e.exec(USERS_DDL);
   if (kind === 'pg') {
     await e.exec(`INSERT INTO events SELECT g, 1 + (g::bigint * 7919) % ${USERS}, 'c' || (g % 10), (g::bigint * 31) % 1000 FROM generate_series(1, ${n}) g`);
+    await e.exec(`INSERT INTO users SELECT g, 'k' || (g % 20) FROM generate_series(1, ${USERS}) g`);
   } else if (kind === 'duckdb') {
     await e.exec(`INSERT INTO events SELECT g, 1 + (g * 7919) % ${USERS}, 'c' || (g % 10), (g * 31) % 1000 FROM range(1, ${n + 1}) t(g)`);
+    await e.exec(`INSERT INTO users SELECT g, 'k' || (g % 20) FROM range(1, ${USERS + 1}) t(g)`);
   } else {
     const ins = e.prepare('INSERT INTO events VALUES (?, ?, ?, ?)');
     const ids = Array.from({ length: n }, (_, i) => i + 1);
     await e.transaction(() => e.each(ids, (i) => ins.run([i, 1 + ((i * 7919) % USERS), `c${i % 10}`, (i * 31) % 1000])));
+    const user = e.prepare('INSERT INTO users VALUES (?, ?)');
+    const userIds = Array.from({ length: USERS }, (_, i) => i + 1);
+    await e.transaction(() => e.each(userIds, (i) => user.run([i, `k${i % 20}`])));
   }
 }
 
