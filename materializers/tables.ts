@@ -219,6 +219,41 @@ export class TableStore implements Materializer {
     for await (const [, rec] of this.scanAsOfEntries(def, range, lsn)) yield rec;
   }
 
+  /**
+   * `scanAsOf` in chunks of rows: the current rows a leaf at a time (BTree.scanChunks), merged
+   * with the visible history versions, which never share a key with a visible current row (a
+   * current version visible at `lsn` means every older version ended by then).
+   */
+  async *scanAsOfChunks(def: TableDef, range: KeyRange, lsn: Lsn): AsyncGenerator<Value[][]> {
+    const t = this.table(def.id);
+    const past = new EntryCursor(visibleHistoryBatches(t.history, range, lsn));
+    for await (const { keys, rows } of t.rows.scanChunks(range)) {
+      const out: Value[][] = [];
+      for (let i = 0; i < keys.length; i++) {
+        for (let steps = 0; steps < Number.MAX_SAFE_INTEGER; steps++) {
+          // Awaited only when a batch ran out: an await of a plain value costs a microtask.
+          let e = past.peek();
+          if (e instanceof Promise) e = await e;
+          if (e === undefined || e[0] >= keys[i]!) break;
+          out.push(past.take()[1]);
+        }
+        if (currentFrom(rows[i]!) <= lsn) out.push(rows[i]!);
+      }
+      if (out.length) yield out;
+    }
+    for (let steps = 0; steps < Number.MAX_SAFE_INTEGER; steps++) {
+      let e = past.peek();
+      if (e instanceof Promise) e = await e;
+      if (e === undefined) return;
+      const rest: Value[][] = [];
+      while (e !== undefined && !(e instanceof Promise)) {
+        rest.push(past.take()[1]);
+        e = past.peek();
+      }
+      yield rest;
+    }
+  }
+
   /** `scanAsOf` with each row's key. */
   scanAsOfEntries(def: TableDef, range: KeyRange, lsn: Lsn): AsyncGenerator<[string, Value[]]> {
     const t = this.table(def.id);
@@ -637,6 +672,50 @@ async function* visibleHistory(history: BTree, range: KeyRange, lsn: Lsn): Async
     const v = historyTo(first[1]) > lsn ? (historyFrom(first[1]) <= lsn ? historyAsCurrent(first[1]) : undefined) : await firstVisible(history, key, lsn);
     if (v) yield [key, v];
     lo = key + HISTORY_KEY_END;
+  }
+}
+
+/** `visibleHistory` in batches of entries, so a reader awaits once per batch. */
+async function* visibleHistoryBatches(history: BTree, range: KeyRange, lsn: Lsn): AsyncGenerator<Array<[string, Value[]]>> {
+  let batch: Array<[string, Value[]]> = [];
+  for await (const e of visibleHistory(history, range, lsn)) {
+    batch.push(e);
+    if (batch.length >= HISTORY_BATCH_ENTRIES) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length) yield batch;
+}
+
+/** Entries per batch of `visibleHistoryBatches`. */
+const HISTORY_BATCH_ENTRIES = 64;
+
+/** Entry-at-a-time reading of a batched stream: `peek` awaits only when a batch runs out. */
+class EntryCursor {
+  private batch: Array<[string, Value[]]> = [];
+  private at = 0;
+  private done = false;
+  /** The read of the next batch, while one is under way: peeking again must not start another. */
+  private pending: Promise<[string, Value[]] | undefined> | undefined;
+  constructor(private readonly source: AsyncGenerator<Array<[string, Value[]]>>) {}
+
+  peek(): [string, Value[]] | undefined | Promise<[string, Value[]] | undefined> {
+    if (this.at < this.batch.length) return this.batch[this.at];
+    if (this.done) return undefined;
+    this.pending ??= this.source.next().then((r) => {
+      this.pending = undefined;
+      this.done = r.done === true;
+      this.batch = r.done ? [] : r.value;
+      this.at = 0;
+      return this.peek();
+    });
+    return this.pending;
+  }
+
+  take(): [string, Value[]] {
+    assert(this.at < this.batch.length, 'take past the end of a batch');
+    return this.batch[this.at++]!;
   }
 }
 

@@ -626,9 +626,18 @@ async function readPast(def: TableDef, access: Access, time: TimeSpec, env: Env,
   const layout = (rec: Value[]): Value[] => inLayout(def, pastDef, rec);
   const versionLayout = (rec: Value[]): Value[] => inLayout(def, store.catalog.definitionAt(def.id, BigInt(rec[rec.length - 4] as number | bigint)), rec);
   const scan = async (range: KeyRange): Promise<boolean> => {
-    const rows = time.kind === 'as_of' ? store.scanAsOf(def, range, time.lsn) : store.versions(def, range, time.from, time.to);
-    for await (const rec of rows) {
-      env.rows[slot] = time.kind === 'as_of' ? layout(rec) : periodRow(def, versionLayout(rec));
+    if (time.kind === 'as_of') {
+      for await (const recs of store.scanAsOfChunks(def, range, time.lsn)) {
+        for (const rec of recs) {
+          env.rows[slot] = layout(rec);
+          const next = emit();
+          if (next instanceof Promise ? (await next) === false : next === false) return false;
+        }
+      }
+      return true;
+    }
+    for await (const rec of store.versions(def, range, time.from, time.to)) {
+      env.rows[slot] = periodRow(def, versionLayout(rec));
       const next = emit();
       if (next instanceof Promise ? (await next) === false : next === false) return false;
     }
