@@ -481,8 +481,9 @@ function pathDetail(def: TableDef, m: PathMatch): string {
   return parts.join(' AND ');
 }
 
+/** How EXPLAIN names a table: its alias when it has one, as SQLite 3.3x and later do. */
 function displayName(t: TableRef): string {
-  return t.source.name === t.def.name.toLowerCase() ? t.def.name : `${t.def.name} AS ${t.source.name}`;
+  return t.source.name === t.def.name.toLowerCase() ? t.def.name : t.source.name;
 }
 
 // ---------------------------------------------------------------------------------------------
