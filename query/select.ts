@@ -350,6 +350,11 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
       const streams = !grouped && !order && !isDistinct && !windowed;
       const early = !streams ? undefined : limit === undefined ? cap : await limit.stopAfter(env, cap);
       if (early === 0) return [];
+      // ORDER BY with LIMIT (top-N): only the first OFFSET + LIMIT rows in order can be returned,
+      // so the buffer is sorted and cut back to them whenever it grows past TOP_N_BUFFER_FACTOR
+      // times that (sorting is stable: ties keep their order, as with one sort at the end).
+      const keep = order && !isDistinct && !windowed && !grouped && limit ? await limit.stopAfter(env, cap) : undefined;
+      const pruneAt = keep === undefined ? Infinity : Math.max(keep * TOP_N_BUFFER_FACTOR, TOP_N_BUFFER_ROWS_MIN);
       if (!grouped && syncRow) {
         // Every expression is synchronous: the row callback returns without a promise, so a
         // scan does not pay a microtask per row.
@@ -357,6 +362,10 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
         await rowsOf(from, env, () => {
           if (whereFn && V.isTruthy(whereFn(env)) !== true) return true;
           produced.push(syncRow(env, needed));
+          if (produced.length >= pruneAt) {
+            sortRows(produced, order!.terms);
+            produced.length = keep!;
+          }
           return early === undefined || produced.length < early;
         });
       } else if (!grouped) {
@@ -1060,6 +1069,11 @@ function runOnce(plan: SelectPlan, env: Env): Promise<Value[][]> {
 function explained<T>(cx: PlanContext, detail: string, f: () => T): T {
   return cx.explain ? cx.explain.nest(detail, f) : f();
 }
+
+/** Top-N buffers (see compileCore) are cut back at this many times OFFSET + LIMIT rows... */
+const TOP_N_BUFFER_FACTOR = 2;
+/** ...but not below this many rows, so a small LIMIT does not sort after every few rows. */
+const TOP_N_BUFFER_ROWS_MIN = 1024;
 
 /** A source for rows computed by a query (derived table, view, CTE); returns its slot. */
 function addDerivedSource(

@@ -394,3 +394,19 @@ describe('statements run once per run, afresh per trigger step', () => {
     await close(p);
   });
 });
+
+describe('ORDER BY with LIMIT keeps only the rows it can return', () => {
+  it('gives SQLite answers for small and large limits and offsets', async () => {
+    const p = await open();
+    await same(p, [
+      'CREATE TABLE n (id INTEGER PRIMARY KEY, v INTEGER, w TEXT)',
+      "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 5000) INSERT INTO n SELECT i, (i * 7919) % 1000, 'w' || (i % 13) FROM s",
+      'SELECT id, v FROM n ORDER BY v DESC, id LIMIT 10',
+      'SELECT id, v FROM n WHERE v > 100 ORDER BY v, id DESC LIMIT 7 OFFSET 300',
+      'SELECT id FROM n ORDER BY w, v, id LIMIT 1500 OFFSET 1000',
+      'SELECT id FROM n ORDER BY v, id LIMIT 0',
+      'SELECT id FROM n ORDER BY v, id LIMIT -1 OFFSET 4990',
+    ]);
+    await close(p);
+  });
+});
