@@ -44,7 +44,7 @@ async function eachAsync<T>(xs: readonly T[], f: (x: T) => unknown): Promise<voi
   for (let i = 0; i < xs.length; i++) await f(xs[i]!);
 }
 
-export async function dosql(options: { path?: string; checkpointChangesMin?: number } = {}): Promise<Engine & { raw: Database }> {
+export async function dosql(options: { path?: string; checkpointChangesMin?: number; cacheBytesMax?: number } = {}): Promise<Engine & { raw: Database }> {
   const db = await Database.open(options);
   return {
     name: options.path ? 'dosql (file)' : 'dosql',
