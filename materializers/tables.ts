@@ -643,6 +643,11 @@ function historyAsCurrent(rec: Value[]): Value[] {
 async function firstVisible(history: BTree, key: string, lsn: Lsn): Promise<Value[] | undefined> {
   let e = ceiling(history, historyKey(key, lsn + 1n));
   if (e instanceof Promise) e = await e;
+  return visibleVersion(e, key, lsn);
+}
+
+/** The first history entry at or after `key`'s version ending after `lsn`, if it is one visible at `lsn`. */
+function visibleVersion(e: [string, Value[]] | undefined, key: string, lsn: Lsn): Value[] | undefined {
   if (!e || !isVersionOf(e[0], key)) return undefined;
   return historyFrom(e[1]) <= lsn ? historyAsCurrent(e[1]) : undefined;
 }
@@ -659,31 +664,38 @@ async function* filterVisible(rows: AsyncIterable<[string, Value[]]>, lsn: Lsn):
 /**
  * The history versions visible at `lsn` for the rows of a key range, in key order: per row, one
  * seek to its first history entry and at most one more to its version at `lsn`, so a row with
- * thousands of versions costs what a row with one does. Seeks on cached pages do not await.
+ * thousands of versions costs what a row with one does.
  */
 async function* visibleHistory(history: BTree, range: KeyRange, lsn: Lsn): AsyncGenerator<[string, Value[]]> {
+  for await (const batch of visibleHistoryBatches(history, range, lsn)) yield* batch;
+}
+
+/**
+ * `visibleHistory` in batches of entries: the seeks on cached pages complete without a promise,
+ * so a reader awaits once per batch rather than once per row.
+ */
+async function* visibleHistoryBatches(history: BTree, range: KeyRange, lsn: Lsn): AsyncGenerator<Array<[string, Value[]]>> {
   let lo = range.lo === undefined ? '' : range.loInclusive === false ? range.lo + HISTORY_KEY_END : range.lo;
+  let batch: Array<[string, Value[]]> = [];
   for (let rows = 0; rows < Number.MAX_SAFE_INTEGER; rows++) {
     let first = ceiling(history, lo);
     if (first instanceof Promise) first = await first;
-    if (!first) return;
+    if (!first) break;
     const key = first[0].slice(0, -LSN_SUFFIX_CHARS);
-    if (!belowHi(key, range)) return;
-    const v = historyTo(first[1]) > lsn ? (historyFrom(first[1]) <= lsn ? historyAsCurrent(first[1]) : undefined) : await firstVisible(history, key, lsn);
-    if (v) yield [key, v];
-    lo = key + HISTORY_KEY_END;
-  }
-}
-
-/** `visibleHistory` in batches of entries, so a reader awaits once per batch. */
-async function* visibleHistoryBatches(history: BTree, range: KeyRange, lsn: Lsn): AsyncGenerator<Array<[string, Value[]]>> {
-  let batch: Array<[string, Value[]]> = [];
-  for await (const e of visibleHistory(history, range, lsn)) {
-    batch.push(e);
+    if (!belowHi(key, range)) break;
+    let v: Value[] | undefined;
+    if (historyTo(first[1]) > lsn) v = historyFrom(first[1]) <= lsn ? historyAsCurrent(first[1]) : undefined;
+    else {
+      let e = ceiling(history, historyKey(key, lsn + 1n));
+      if (e instanceof Promise) e = await e;
+      v = visibleVersion(e, key, lsn);
+    }
+    if (v) batch.push([key, v]);
     if (batch.length >= HISTORY_BATCH_ENTRIES) {
       yield batch;
       batch = [];
     }
+    lo = key + HISTORY_KEY_END;
   }
   if (batch.length) yield batch;
 }
