@@ -8,9 +8,9 @@ import { fmt, median, quick, time, type ReportWorkload, type TargetResult } from
 
 const ROWS = 10_000;
 const LOOKUPS = quick ? 1_000 : 10_000;
-const SCANS = quick ? 10 : 100;
+const SCANS = quick ? 10 : 300;
 const SCAN_ROWS = 1000;
-const ROUNDS = quick ? 2 : 4;
+const ROUNDS = quick ? 2 : 6;
 
 async function measure(db: Database, oldLsn: bigint): Promise<{ lookup: number; scan: number }> {
   const ids = Array.from({ length: LOOKUPS }, (_, i) => 1 + ((i * 7919) % ROWS));
