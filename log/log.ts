@@ -364,11 +364,14 @@ export class Log {
       }
       assert(end > done || cutFrames > 0, 'every frame fits a segment (checked by append)');
       const cut = cutFrames > 0 ? cutBytes(q[end]!, cutFrames) : 0;
-      const segment = new Uint8Array(this.segmentBytesMax - room + cut);
+      // One whole transaction alone (the sequential-commit case) is already its segment's bytes:
+      // the encoder never writes a finished unit again, so no copy is needed.
+      const alone = end === done + 1 && cutFrames === 0 && q[done]!.takenBytes === 0;
+      const segment = alone ? q[done]!.bytes : new Uint8Array(this.segmentBytesMax - room + cut);
       let at = 0;
       for (let i = done; i < end; i++) {
         const t = q[i]!;
-        segment.set(t.takenBytes === 0 ? t.bytes : t.bytes.subarray(t.takenBytes), at);
+        if (!alone) segment.set(t.takenBytes === 0 ? t.bytes : t.bytes.subarray(t.takenBytes), at);
         at += t.bytes.byteLength - t.takenBytes;
         lastLsn = t.commitLsn;
         lastCommit = { lsn: t.commitLsn, hlc: t.hlc };

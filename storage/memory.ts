@@ -70,7 +70,7 @@ export class MemoryStore implements ByteStore {
       if (this.values.delete(k)) this.keys.splice(lowerBound(this.keys, k), 1);
     }
     for (const [k, v] of batch.put ?? []) {
-      if (!this.values.has(k)) this.keys.splice(lowerBound(this.keys, k), 0, k);
+      if (!this.values.has(k)) insertSorted(this.keys, k);
       this.values.set(k, v);
       this.stats.bytesWritten += v.byteLength;
     }
@@ -84,6 +84,16 @@ export class MemoryStore implements ByteStore {
   private check(): void {
     if (this.closed) throw new DosqlError('CLOSED', 'store is closed');
   }
+}
+
+/**
+ * Insert a new key into a sorted array. Keys usually arrive in order (log segments, new pages),
+ * so the end is checked first: a push, where a splice of a large array costs a copy.
+ */
+function insertSorted(keys: string[], key: string): void {
+  const n = keys.length;
+  if (n === 0 || keys[n - 1]! < key) keys.push(key);
+  else keys.splice(lowerBound(keys, key), 0, key);
 }
 
 /** First index whose key is >= key in a sorted array. */
