@@ -36,12 +36,12 @@ import type { TableStats } from '../materializers/stats.js';
 import { rowKey } from '../materializers/tables.js';
 import type { BinaryOp, ColumnExpr, Expr } from './ast.js';
 import { compileExpr, type Compiled, type SyncFn } from './expr.js';
-import type { Env, Scope, Source } from './scope.js';
+import { oncePerRun, type Env, type Scope, type Source } from './scope.js';
 import type { Emit, PlanContext, Producer, SelectRun } from './select.js';
 import { inLayout, periodRow, type TimeSpec } from './temporal.js';
 import type { KeyRange, StoredRow, Txn } from './txn.js';
 import * as V from './values/index.js';
-import { disjuncts, visit } from './walk.js';
+import { andAll, conjuncts, disjuncts, visit } from './walk.js';
 
 /** What a synchronous fast path returns when the answer needs I/O: run the async path instead. */
 export const NEEDS_ASYNC: unique symbol = Symbol('NEEDS_ASYNC');
@@ -159,7 +159,7 @@ export function bestAccess(t: TableRef, terms: Expr[], scope: Scope, cx: PlanCon
 
 /** Choose, record in EXPLAIN, and compile the access path of a table under WHERE. */
 export function planAccess(t: TableRef, where: Expr | undefined, scope: Scope, cx: PlanContext, bound: BoundCheck = NOTHING_BOUND): Access {
-  const access = bestAccess(t, where ? conjunctsOf(where) : [], scope, cx, bound).make();
+  const access = bestAccess(t, where ? conjuncts(where) : [], scope, cx, bound).make();
   explain(access.explain, cx);
   return access;
 }
@@ -168,11 +168,6 @@ export function explain(node: ExplainNode, cx: PlanContext): void {
   if (!cx.explain) return;
   if (!node.children) cx.explain.add(node.detail);
   else cx.explain.nest(node.detail, () => node.children!.forEach((c) => explain(c, cx)));
-}
-
-function conjunctsOf(e: Expr): Expr[] {
-  if (e.kind === 'binary' && e.op === 'AND') return [...conjunctsOf(e.left), ...conjunctsOf(e.right)];
-  return [e];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,7 +304,7 @@ function orChoice(t: TableRef, term: Expr, scope: Scope, cx: PlanContext, bound:
   if (branches.length > OR_BRANCHES_MAX) return undefined;
   const choices: AccessChoice[] = [];
   for (const b of branches) {
-    const keyed = keyedChoices(t, conjunctsOf(b), scope, cx, bound);
+    const keyed = keyedChoices(t, conjuncts(b), scope, cx, bound);
     if (!keyed.length) return undefined;
     choices.push(keyed.reduce((x, y) => (y.cost < x.cost ? y : x)));
   }
@@ -358,7 +353,7 @@ export function hashChoice(t: TableRef, terms: Expr[], local: Expr[], scope: Sco
 function makeHash(t: TableRef, col: number | 'rowid', probeExpr: Expr, local: Expr[], scope: Scope, cx: PlanContext): Access {
   const probe = compileExpr(probeExpr, scope, cx);
   const affinity = columnAffinity(t.def, col);
-  const build = local.length ? compileExpr(local.reduce((a, b) => ({ kind: 'binary', op: 'AND', left: a, right: b, pos: a.pos })), scope, cx) : undefined;
+  const build = local.length ? compileExpr(andAll(local), scope, cx) : undefined;
   const name = col === 'rowid' ? 'rowid' : t.def.columns[col]!.name;
   return {
     kind: 'hash',
@@ -375,11 +370,12 @@ function makeHash(t: TableRef, col: number | 'rowid', probeExpr: Expr, local: Ex
 /** Per statement run: the hash table of each hash access, or 'overflow' past HASH_JOIN_ROWS_MAX. */
 type HashTable = Map<string, StoredRow[]> | 'overflow';
 
-async function hashTable(def: TableDef, access: Extract<Access, { kind: 'hash' }>, env: Env, slot: number): Promise<HashTable> {
+function hashTable(def: TableDef, access: Extract<Access, { kind: 'hash' }>, env: Env, slot: number): Promise<HashTable> {
+  return oncePerRun(env.run, access, () => buildHashTable(def, access, env, slot));
+}
+
+async function buildHashTable(def: TableDef, access: Extract<Access, { kind: 'hash' }>, env: Env, slot: number): Promise<HashTable> {
   const run = env.run as SelectRun;
-  const cache = (run.subqueryCache ??= new Map());
-  const cached = cache.get(access) as HashTable | undefined;
-  if (cached) return cached;
   const table = new Map<string, StoredRow[]>();
   let held = 0;
   let result: HashTable = table;
@@ -401,7 +397,6 @@ async function hashTable(def: TableDef, access: Extract<Access, { kind: 'hash' }
       else table.set(k, [row]);
     }
   }
-  cache.set(access, result);
   return result;
 }
 

@@ -674,12 +674,10 @@ export class Database {
   private querySync(st: CachedStatement | undefined, params: Params | undefined, options: CallOptions | undefined): QueryResult | undefined {
     if (!st || this.busy || this.closed || this.failure || this.conn.txn) return undefined;
     if (this.log.durableLsn < this.log.lastLsn) return undefined;
-    const cached = st.plan;
-    if (!cached || cached.catalogVersion !== this.tables.catalog.version || cached.statsVersion !== this.tables.statsVersion) return undefined;
     // DML plans have runSync too: they write, and belong to execSync.
     if (st.parsed.statement.type !== 'select') return undefined;
-    const plan = cached.plan as SelectPlan;
-    if (!plan.runSync) return undefined;
+    const plan = this.cachedPlan(st) as SelectPlan | undefined;
+    if (!plan?.runSync) return undefined;
     const asOf = options?.asOf === undefined ? undefined : this.asOfSync(options.asOf);
     if (asOf === NEEDS_ASYNC) return undefined;
     this.busy = true;
@@ -715,13 +713,11 @@ export class Database {
     if (!st || this.busy || this.closed || this.failure) return undefined;
     const type = st.parsed.statement.type;
     if (type !== 'insert' && type !== 'update' && type !== 'delete') return undefined;
-    const cached = st.plan;
     const session = this.conn;
-    if (!cached || cached.catalogVersion !== this.tables.catalog.version || cached.statsVersion !== this.tables.statsVersion) return undefined;
     // Plans compiled under pending DDL are not cached, and cached ones do not apply under it (see plan).
     if (session.txn?.hasSchemaChanges) return undefined;
-    const plan = cached.plan as DmlPlan;
-    if (!plan.runSync) return undefined;
+    const plan = this.cachedPlan(st) as DmlPlan | undefined;
+    if (!plan?.runSync) return undefined;
     const autocommit = session.txn === undefined;
     const txn = session.txn ?? this.connTxn();
     const mark = txn.mark();
@@ -890,13 +886,17 @@ export class Database {
    * size drifted far from what the plan was costed with (materializers/stats.ts).
    */
   private plan(st: CachedStatement, txn: Txn, compile: () => SelectPlan | DmlPlan): SelectPlan | DmlPlan {
-    const version = this.tables.catalog.version;
-    const statsVersion = this.tables.statsVersion;
-    const p = st.plan;
-    if (p && p.catalogVersion === version && p.statsVersion === statsVersion && !txn.hasSchemaChanges) return p.plan;
+    const cached = txn.hasSchemaChanges ? undefined : this.cachedPlan(st);
+    if (cached) return cached;
     const plan = compile();
-    if (!txn.hasSchemaChanges) st.plan = { catalogVersion: version, statsVersion, plan };
+    if (!txn.hasSchemaChanges) st.plan = { catalogVersion: this.tables.catalog.version, statsVersion: this.tables.statsVersion, plan };
     return plan;
+  }
+
+  /** The statement's cached plan while it is still valid: same catalog, same statistics epoch. */
+  private cachedPlan(st: CachedStatement): SelectPlan | DmlPlan | undefined {
+    const p = st.plan;
+    return p && p.catalogVersion === this.tables.catalog.version && p.statsVersion === this.tables.statsVersion ? p.plan : undefined;
   }
 
   private planContext(st: CachedStatement, txn: Txn): PlanContext {

@@ -49,7 +49,7 @@ import { compileExpr, type Compiled, type SyncFn } from './expr.js';
 import { parseOne } from './parser.js';
 import { NOT_CACHED, encodeKey } from '../materializers/btree/index.js';
 import { rowKey, uniqueKey } from '../materializers/tables.js';
-import { Scope, type Env, type Source } from './scope.js';
+import { Scope, rowSource, type Env, type Source } from './scope.js';
 import { NEEDS_ASYNC, compileSelect, compileTable, withContext, type PlanContext, type SelectRun } from './select.js';
 import { columnsOf, type StoredRow, type Txn } from './txn.js';
 import { fireTriggers } from './triggers.js';
@@ -184,21 +184,6 @@ function exprText(sql: string, pos: number): string {
     }
   }
   return sql.slice(pos).trim();
-}
-
-/** A table's record `[rowid, ...columns]` as a source named `name` in Env slot `slot`. */
-export function rowSource(def: TableDef, name: string, slot: number): Source {
-  return {
-    name: name.toLowerCase(),
-    columns: def.columns.map((c) => c.name.toLowerCase()),
-    displayNames: def.columns.map((c) => c.name),
-    affinities: def.columns.map((c) => c.affinity),
-    collations: def.columns.map(() => undefined),
-    slot,
-    offset: 1,
-    hasRowid: true,
-    def,
-  };
 }
 
 function requireTable(name: string, pos: number, cx: PlanContext): TableDef {

@@ -23,7 +23,7 @@
 import { DosqlError, type ErrorCode } from '../base/errors.js';
 import { real, type Value } from '../base/values.js';
 import type { Expr, FunctionExpr, SelectStmt } from './ast.js';
-import type { Env, Scope } from './scope.js';
+import { oncePerRun, type Env, type Scope } from './scope.js';
 import * as V from './values/index.js';
 import { IgnoreRow } from './triggers.js';
 import { WINDOW_ONLY, type WindowSet } from './window.js';
@@ -190,13 +190,7 @@ export function compileExpr(e: Expr, scope: Scope, ctx: CompileContext, depth = 
 /** Run a subquery; uncorrelated ones run once per statement execution. */
 async function runSub(plan: SubPlan, env: Env, limit?: number): Promise<Value[][]> {
   if (plan.correlated) return plan.run(env, limit);
-  const cache = (env.run.subqueryCache ??= new Map());
-  let hit = cache.get(plan) as Promise<Value[][]> | undefined;
-  if (!hit) {
-    hit = plan.run(env);
-    cache.set(plan, hit);
-  }
-  return hit;
+  return oncePerRun(env.run, plan, () => plan.run(env));
 }
 
 /**

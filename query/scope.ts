@@ -25,7 +25,10 @@ export interface Env {
 /** Per-execution state shared by every Env of one statement run. */
 export interface RunContext {
   params: Value[];
-  /** Results of uncorrelated subqueries, computed once per run; created on first use. */
+  /**
+   * What is computed once per run (uncorrelated subqueries, derived tables, hash tables), by the
+   * plan object it belongs to; created on first use (see oncePerRun).
+   */
   subqueryCache?: Map<unknown, unknown>;
   random: () => bigint;
   now: () => number;
@@ -37,6 +40,33 @@ export interface RunContext {
   refreshRetention(): Promise<void>;
   /** LSN of the last commit at or before a Unix-ms time (0n before the first commit). */
   lsnAtTimestamp(ms: number): Promise<bigint>;
+}
+
+/**
+ * A table's record `[rowid, ...columns]` as a source named `name` in Env slot `slot`, with
+ * `extraColumns` after the table's own (the period columns of FOR SYSTEM_TIME BETWEEN and ALL).
+ */
+export function rowSource(def: TableDef, name: string, slot: number, extraColumns: readonly string[] = []): Source {
+  return {
+    name: name.toLowerCase(),
+    columns: [...def.columns.map((c) => c.name.toLowerCase()), ...extraColumns],
+    displayNames: [...def.columns.map((c) => c.name), ...extraColumns],
+    affinities: [...def.columns.map((c) => c.affinity), ...extraColumns.map(() => undefined)],
+    collations: [...def.columns.map(() => undefined), ...extraColumns.map(() => undefined)],
+    slot,
+    offset: 1,
+    hasRowid: true,
+    def,
+  };
+}
+
+/** The value `make` gives for `key`, made once per statement run and kept in the run's cache. */
+export function oncePerRun<T>(run: RunContext, key: object, make: () => T): T {
+  const cache = (run.subqueryCache ??= new Map());
+  if (cache.has(key)) return cache.get(key) as T;
+  const value = make();
+  cache.set(key, value);
+  return value;
 }
 
 export interface Source {

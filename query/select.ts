@@ -26,7 +26,7 @@ import type { IndexDef, TableDef } from '../log/types.js';
 import { parseOne } from './parser.js';
 import type { CommonTableExpr, CreateViewStmt, BinaryOp, Expr, FromItem, OrderingTerm, ResultColumn, SelectCore, SelectStmt, ValuesCore } from './ast.js';
 import { compileExpr, type AggSpec, type CompileContext, type Compiled, type SubPlan, type SyncFn } from './expr.js';
-import { Scope, type Env, type RunContext, type Source } from './scope.js';
+import { Scope, oncePerRun, rowSource, type Env, type RunContext, type Source } from './scope.js';
 import { WindowSet, evaluateWindows, type Snapshot } from './window.js';
 import type { KeyRange, Txn } from './txn.js';
 import { PERIOD_COLUMNS, compileSystemTime } from './temporal.js';
@@ -395,15 +395,15 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
     },
   };
   const sync = from?.sync;
-  if (sync && !grouped && !order && !isDistinct && !windowed && !stmt.limit && !stmt.offset && !where?.async && outputs.every((o) => !o.async)) {
+  // syncRow exists only when WHERE and every output are synchronous.
+  if (sync && syncRow && !grouped && !order && !isDistinct && !stmt.limit && !stmt.offset) {
     const whereFn = where?.fn as SyncFn | undefined;
-    const outputFns = outputs.map((o) => o.fn as SyncFn);
     plan.runSync = (outer) => {
       const env: Env = { rows: new Array(slotCount).fill(null), outer, agg: undefined, run: outer.run };
       const produced: Value[][] = [];
       const done = sync(env, () => {
         if (whereFn && V.isTruthy(whereFn(env)) !== true) return true;
-        produced.push(outputFns.map((f) => f(env)));
+        produced.push(syncRow(env, plan.columnsNeeded));
         return true;
       });
       return done === NEEDS_ASYNC ? NEEDS_ASYNC : produced;
@@ -815,7 +815,7 @@ function planInnerJoins(from: FromItem, scope: Scope, cx: PlanContext, where: Ex
     const def = defs[i]!;
     const name = leaf.alias ?? leaf.name;
     if (scope.hasTable(name)) cx.fail('ERROR', `ambiguous table name: ${name}`, leaf.pos);
-    const source = tableSource(def, name, scope.slotCount, false);
+    const source = rowSource(def, name, scope.slotCount);
     scope.add(source);
     return { ...tableRef(def, source, cx), leaf };
   });
@@ -945,21 +945,6 @@ function filtered(producer: Producer, filter: Compiled | undefined): Producer {
   return (env, emit) => producer(env, async () => (V.isTruthy(await filter.fn(env)) === true ? emit() : true));
 }
 
-function tableSource(def: TableDef, name: string, slot: number, periods: boolean): Source {
-  const extra = periods ? PERIOD_COLUMNS : [];
-  return {
-    name: name.toLowerCase(),
-    columns: [...def.columns.map((c) => c.name.toLowerCase()), ...extra],
-    displayNames: [...def.columns.map((c) => c.name), ...extra],
-    affinities: [...def.columns.map((c) => c.affinity), ...extra.map(() => undefined)],
-    collations: [...def.columns.map(() => undefined), ...extra.map(() => undefined)],
-    slot,
-    offset: 1,
-    hasRowid: true,
-    def,
-  };
-}
-
 /**
  * A base table (or view, CTE, schema table) in FROM. `where` holds the terms its access path may
  * use; `bound` says which column references are fixed while it is read (an outer join's left side).
@@ -974,7 +959,7 @@ export function compileTable(item: Extract<FromItem, { kind: 'table' }>, scope: 
   const slot = scope.slotCount;
   const clause = item.systemTime ? compileSystemTime(item.systemTime, cx) : undefined;
   const periods = item.systemTime?.kind === 'between' || item.systemTime?.kind === 'all';
-  const source = tableSource(def, name, slot, periods);
+  const source = rowSource(def, name, slot, periods ? PERIOD_COLUMNS : []);
   scope.add(source);
   const access = planAccess(tableRef(def, source, cx), where, scope, cx, bound);
   return tableProducer(def, slot, access, clause);
@@ -1046,7 +1031,7 @@ function compileDerived(select: SelectStmt, alias: string | undefined, scope: Sc
   // rows) is the same for the whole run: computed once, not once per outer row of a join.
   const once = !plan.correlated && ![...(cx.ctes?.values() ?? [])].some((b) => b.recursive);
   return async (env, emit) => {
-    const rows = once ? await runOnce(plan, env) : await plan.run(env.outer ?? env);
+    const rows = await (once ? oncePerRun(env.run, plan, () => plan.run(env.outer ?? env)) : plan.run(env.outer ?? env));
     for (const row of rows) {
       env.rows[slot] = row;
       if ((await emit()) === false) return false;
@@ -1055,15 +1040,6 @@ function compileDerived(select: SelectStmt, alias: string | undefined, scope: Sc
   };
 }
 
-function runOnce(plan: SelectPlan, env: Env): Promise<Value[][]> {
-  const cache = (env.run.subqueryCache ??= new Map());
-  let hit = cache.get(plan) as Promise<Value[][]> | undefined;
-  if (!hit) {
-    hit = plan.run(env.outer ?? env);
-    cache.set(plan, hit);
-  }
-  return hit;
-}
 
 /** `f`, with what it records in EXPLAIN QUERY PLAN nested under `detail`. */
 function explained<T>(cx: PlanContext, detail: string, f: () => T): T {

@@ -16,7 +16,7 @@ import type { TableDef, TriggerDef } from '../log/types.js';
 import type { CreateTriggerStmt } from './ast.js';
 import { compileExpr, type Compiled } from './expr.js';
 import { parseOne } from './parser.js';
-import { Scope, type Env } from './scope.js';
+import { Scope, rowSource, type Env } from './scope.js';
 import type { PlanContext, SelectRun } from './select.js';
 import type { StoredRow, Txn } from './txn.js';
 import * as V from './values/index.js';
@@ -97,18 +97,7 @@ function compile(t: TriggerDef, def: TableDef, run: SelectRun): CompiledTrigger 
     throw new DosqlError(code, `${message} (in trigger ${t.name})`);
   };
   const outer = new Scope(fail);
-  for (const [slot, name] of ['new', 'old'].entries()) {
-    outer.add({
-      name,
-      columns: def.columns.map((c) => c.name.toLowerCase()),
-      displayNames: def.columns.map((c) => c.name),
-      affinities: def.columns.map((c) => c.affinity),
-      collations: def.columns.map(() => undefined),
-      slot,
-      offset: 1,
-      hasRowid: true,
-    });
-  }
+  for (const [slot, name] of ['new', 'old'].entries()) outer.add(rowSource(def, name, slot));
   const cx = host.planContext(t.sql, run.txn, outer);
   const when = stmt.when ? compileExpr(stmt.when, outer, cx) : undefined;
   const steps = stmt.body.map((s) => {
