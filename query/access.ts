@@ -122,7 +122,7 @@ export function tableRef(def: TableDef, source: Source, cx: PlanContext): TableR
   return { def, source, stats: cx.stats?.(def) };
 }
 
-export function rowsOf(t: TableRef): number {
+function rowsOf(t: TableRef): number {
   return Math.max(1, t.stats?.rows ?? ROWS_ASSUMED);
 }
 
@@ -144,7 +144,7 @@ function seekCost(rows: number): number {
   return 1 + Math.log2(rows + 2) / 4;
 }
 
-export function scanChoice(t: TableRef): AccessChoice {
+function scanChoice(t: TableRef): AccessChoice {
   const rows = rowsOf(t);
   return { rows, cost: costRowsOf(t) + 2, setup: 0, used: new Set(), make: () => ({ kind: 'scan', explain: { detail: `SCAN ${displayName(t)}` } }) };
 }
@@ -739,7 +739,7 @@ function flip(op: BinaryOp): BinaryOp {
 }
 
 /** True when the expression reads no column of `source` and no subquery (so it is fixed per scan). */
-export function independent(e: Expr, source: Source, bound: BoundCheck = NOTHING_BOUND): boolean {
+function independent(e: Expr, source: Source, bound: BoundCheck = NOTHING_BOUND): boolean {
   let ok = true;
   visit(e, (x) => {
     if (x.kind === 'subquery' || x.kind === 'exists' || x.kind === 'in_select') ok = false;

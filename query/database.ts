@@ -393,7 +393,7 @@ export class Database {
   private async resolveAsOf(asOf: AsOf): Promise<bigint> {
     await this.refreshRetention();
     if (typeof asOf !== 'object' || asOf === null) throw new DosqlError('MISUSE', 'asOf must be { lsn } or { timestamp }');
-    if ('lsn' in asOf) return this.checkAsOf(lsnValue(typeof asOf.lsn === 'bigint' ? asOf.lsn : Number(asOf.lsn)));
+    if ('lsn' in asOf) return this.checkAsOfLsn(asOf);
     if ('timestamp' in asOf) return this.checkAsOf(await this.log.lsnAtTimestamp(timestampMs(asOf.timestamp)));
     throw new DosqlError('MISUSE', 'asOf must be { lsn } or { timestamp }');
   }
@@ -698,6 +698,11 @@ export class Database {
   private asOfSync(asOf: AsOf): bigint | typeof NEEDS_ASYNC {
     if (this.options.retention?.ageMs !== undefined) return NEEDS_ASYNC;
     if (typeof asOf !== 'object' || asOf === null || !('lsn' in asOf)) return NEEDS_ASYNC;
+    return this.checkAsOfLsn(asOf);
+  }
+
+  /** `asOf: { lsn }` as a checked LSN (the locked and the synchronous path alike). */
+  private checkAsOfLsn(asOf: Extract<AsOf, { lsn: unknown }>): bigint {
     return this.checkAsOf(lsnValue(typeof asOf.lsn === 'bigint' ? asOf.lsn : Number(asOf.lsn)));
   }
 
