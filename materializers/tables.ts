@@ -201,16 +201,16 @@ export class TableStore implements Materializer {
     const t = this.table(def.id);
     const cur = t.rows.getCached(key);
     if (cur === NOT_CACHED) return NOT_CACHED;
-    if (cur && currentFrom(cur) <= lsn) return cur;
+    if (cur && currentVisible(cur, lsn)) return cur;
     const e = t.history.ceilingCached(historyKey(key, lsn + 1n));
     if (e === NOT_CACHED) return NOT_CACHED;
-    return e && isVersionOf(e[0], key) && historyFrom(e[1]) <= lsn ? historyAsCurrent(e[1]) : undefined;
+    return e && isVersionOf(e[0], key) && historyBegunBy(e[1], lsn) ? historyAsCurrent(e[1]) : undefined;
   }
 
   async getAsOf(def: TableDef, key: string, lsn: Lsn): Promise<Value[] | undefined> {
     const t = this.table(def.id);
     const cur = await t.rows.get(key);
-    if (cur && currentFrom(cur) <= lsn) return cur;
+    if (cur && currentVisible(cur, lsn)) return cur;
     return firstVisible(t.history, key, lsn);
   }
 
@@ -227,6 +227,7 @@ export class TableStore implements Materializer {
   async *scanAsOfChunks(def: TableDef, range: KeyRange, lsn: Lsn): AsyncGenerator<Value[][]> {
     const t = this.table(def.id);
     const past = new EntryCursor(visibleHistoryBatches(t.history, range, lsn));
+    const at = Number(lsn);
     for await (const { keys, rows } of t.rows.scanChunks(range)) {
       const out: Value[][] = [];
       for (let i = 0; i < keys.length; i++) {
@@ -237,7 +238,7 @@ export class TableStore implements Materializer {
           if (e === undefined || e[0] >= keys[i]!) break;
           out.push(past.take()[1]);
         }
-        if (currentFrom(rows[i]!) <= lsn) out.push(rows[i]!);
+        if (currentVisible(rows[i]!, lsn, at)) out.push(rows[i]!);
       }
       if (out.length) yield out;
     }
@@ -530,7 +531,7 @@ export class TableStore implements Materializer {
     for await (const [, v] of t.indexes[i]!.scan(range)) keys.push(v[0] as string);
     for (const key of keys) {
       const cur = await t.rows.get(key);
-      if (cur && currentFrom(cur) <= lsn) yield cur;
+      if (cur && currentVisible(cur, lsn)) yield cur;
     }
     const past: Array<[string, bigint]> = [];
     for await (const [, v] of t.indexHistory[i]!.scan(range)) {
@@ -539,7 +540,7 @@ export class TableStore implements Materializer {
     }
     for (const [key, to] of past) {
       const rec = await t.history.get(historyKey(key, to));
-      if (rec && historyFrom(rec) <= lsn) yield historyAsCurrent(rec);
+      if (rec && historyBegunBy(rec, lsn)) yield historyAsCurrent(rec);
     }
   }
 
@@ -626,14 +627,31 @@ function ceiling(history: BTree, lo: string): [string, Value[]] | undefined | Pr
  * [..., fromLsn, fromHlc, toLsn, toHlc] in history), so records written under an older definition
  * of the table (before ADD or DROP COLUMN) are read the same way.
  */
-function currentFrom(rec: Value[]): bigint {
-  return toLsn(rec[rec.length - 2]!);
-}
 function historyFrom(rec: Value[]): bigint {
   return toLsn(rec[rec.length - 4]!);
 }
 function historyTo(rec: Value[]): bigint {
   return toLsn(rec[rec.length - 2]!);
+}
+/** A current record begun by `lsn` (visible at it). Compares without making a bigint: reads run it per row. */
+function currentVisible(rec: Value[], lsn: Lsn, at = Number(lsn)): boolean {
+  return lsnAtMost(rec[rec.length - 2]!, lsn, at);
+}
+/** A history record begun by `lsn`. */
+function historyBegunBy(rec: Value[], lsn: Lsn, at = Number(lsn)): boolean {
+  return lsnAtMost(rec[rec.length - 4]!, lsn, at);
+}
+/** A history record that ended after `lsn` (so was not yet replaced at it). */
+function historyEndsAfter(rec: Value[], lsn: Lsn, at = Number(lsn)): boolean {
+  return !lsnAtMost(rec[rec.length - 2]!, lsn, at);
+}
+/**
+ * A stored LSN field (a number when safe, else a bigint) <= `lsn`, given `at` = Number(lsn)
+ * (callers that compare per row convert once). Exact: a safe number below 2^53 compares right
+ * against Number(lsn) even when that rounds, since it then is >= 2^53.
+ */
+function lsnAtMost(v: Value, lsn: Lsn, at: number): boolean {
+  return typeof v === 'number' ? v <= at : (v as bigint) <= lsn;
 }
 /** A history record in the current-record layout (its ending fields dropped). */
 function historyAsCurrent(rec: Value[]): Value[] {
@@ -649,7 +667,7 @@ async function firstVisible(history: BTree, key: string, lsn: Lsn): Promise<Valu
 /** The first history entry at or after `key`'s version ending after `lsn`, if it is one visible at `lsn`. */
 function visibleVersion(e: [string, Value[]] | undefined, key: string, lsn: Lsn): Value[] | undefined {
   if (!e || !isVersionOf(e[0], key)) return undefined;
-  return historyFrom(e[1]) <= lsn ? historyAsCurrent(e[1]) : undefined;
+  return historyBegunBy(e[1], lsn) ? historyAsCurrent(e[1]) : undefined;
 }
 
 /** Whether a history key is a version of the row under `key` (and not of a longer key). */
@@ -658,13 +676,14 @@ function isVersionOf(historyKeyText: string, key: string): boolean {
 }
 
 async function* filterVisible(rows: AsyncIterable<[string, Value[]]>, lsn: Lsn): AsyncGenerator<[string, Value[]]> {
-  for await (const e of rows) if (currentFrom(e[1]) <= lsn) yield e;
+  for await (const e of rows) if (currentVisible(e[1], lsn)) yield e;
 }
 
 /**
  * The history versions visible at `lsn` for the rows of a key range, in key order: per row, one
  * seek to its first history entry and at most one more to its version at `lsn`, so a row with
- * thousands of versions costs what a row with one does.
+ * thousands of versions costs what a row with one does. Consecutive seeks usually land in the
+ * leaf the last one did, which BTree.ceilingCached answers without descending from the root.
  */
 async function* visibleHistory(history: BTree, range: KeyRange, lsn: Lsn): AsyncGenerator<[string, Value[]]> {
   for await (const batch of visibleHistoryBatches(history, range, lsn)) yield* batch;
@@ -677,6 +696,7 @@ async function* visibleHistory(history: BTree, range: KeyRange, lsn: Lsn): Async
 async function* visibleHistoryBatches(history: BTree, range: KeyRange, lsn: Lsn): AsyncGenerator<Array<[string, Value[]]>> {
   let lo = range.lo === undefined ? '' : range.loInclusive === false ? range.lo + HISTORY_KEY_END : range.lo;
   let batch: Array<[string, Value[]]> = [];
+  const at = Number(lsn);
   for (let rows = 0; rows < Number.MAX_SAFE_INTEGER; rows++) {
     let first = ceiling(history, lo);
     if (first instanceof Promise) first = await first;
@@ -684,7 +704,7 @@ async function* visibleHistoryBatches(history: BTree, range: KeyRange, lsn: Lsn)
     const key = first[0].slice(0, -LSN_SUFFIX_CHARS);
     if (!belowHi(key, range)) break;
     let v: Value[] | undefined;
-    if (historyTo(first[1]) > lsn) v = historyFrom(first[1]) <= lsn ? historyAsCurrent(first[1]) : undefined;
+    if (historyEndsAfter(first[1], lsn, at)) v = historyBegunBy(first[1], lsn, at) ? historyAsCurrent(first[1]) : undefined;
     else {
       let e = ceiling(history, historyKey(key, lsn + 1n));
       if (e instanceof Promise) e = await e;

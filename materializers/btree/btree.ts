@@ -138,6 +138,15 @@ export class BTree {
   private lastPath: WritePath | undefined;
   private lastPathVersion = -1;
   private lastPathFlushes = -1;
+  /**
+   * The leaf the last `ceilingCached` landed in, while `version` is what it was then (pages change
+   * only through modifications, which move it): seeks in key order, as time-travel scans make
+   * into history, mostly land in it again and skip the descent from the root.
+   */
+  private readLeaf: LeafPage | undefined;
+  private readLeafVersion = -1;
+  /** Where in `readLeaf` the last `ceilingCached` landed. */
+  private readIndex = -1;
 
   private constructor(pages: PageStore, rootId: number, options: BTreeOptions) {
     this.pages = pages;
@@ -195,6 +204,32 @@ export class BTree {
    */
   ceilingCached(lo: string): [string, Value[]] | undefined | typeof NOT_CACHED {
     this.checkLive();
+    let leaf = this.readLeafVersion === this.version ? this.readLeaf : undefined;
+    // A leaf holds every key between its first and last, so a key in that span has its ceiling there.
+    if (leaf === undefined || !(leaf.keys.length > 0 && leaf.keys[0]! <= lo && lo <= leaf.keys[leaf.keys.length - 1]!)) {
+      let p = this.pages.peek(this.root) as Node | undefined;
+      for (let depth = 0; p !== undefined && p.kind === 'branch'; depth++) {
+        assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
+        p = this.pages.peek(p.children[upperBound(p.keys, lo)]!) as Node | undefined;
+      }
+      if (p === undefined) return NOT_CACHED;
+      leaf = p;
+      this.readLeaf = p;
+      this.readLeafVersion = this.version;
+      this.readIndex = -1;
+    }
+    const keys = leaf.keys;
+    // Seeks in key order often want the entry right after the last one.
+    let j = this.readIndex + 1;
+    if (!(j > 0 && j < keys.length && keys[j - 1]! < lo && lo <= keys[j]!)) j = lowerBound(keys, lo);
+    if (j === keys.length) return this.ceilingPastLeaf(lo);
+    this.readIndex = j;
+    const v = leaf.vals[j]!;
+    return Array.isArray(v) ? [leaf.keys[j]!, v] : NOT_CACHED;
+  }
+
+  /** `ceilingCached` when `lo` is past the last key of its leaf: the first key of the next leaf. */
+  private ceilingPastLeaf(lo: string): [string, Value[]] | undefined | typeof NOT_CACHED {
     const path: Array<{ page: BranchPage; index: number }> = [];
     let p = this.pages.peek(this.root) as Node | undefined;
     for (let depth = 0; p !== undefined && p.kind === 'branch'; depth++) {

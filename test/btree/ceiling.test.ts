@@ -25,4 +25,31 @@ describe('BTree.ceiling', () => {
     expect(tree.ceilingCached('\uffff')).toBeUndefined();
     expect((tree.ceilingCached('') as [string, unknown])[0]).toBe(sorted[0]);
   });
+
+  // Seeks in key order reuse the leaf (and position) of the last one; puts and deletes between
+  // them must not leave a stale answer.
+  it('stays right for ascending seeks interleaved with puts and deletes', async () => {
+    const r = rng(8);
+    const tree = BTree.create(new PageStore(new MemoryStore(), { prefix: 'c/' }), { pageBytesTarget: 4096 });
+    const present = new Set<number>();
+    for (let i = 0; i < 2000; i++) {
+      await tree.put(encodeRowidKey(i * 3), [i]);
+      present.add(i * 3);
+    }
+    for (let round = 0; round < 20; round++) {
+      for (let at = r.int(50); at < 6000; at += 1 + r.int(12)) {
+        const expected = [...present].filter((n) => n >= at).sort((a, b) => a - b)[0];
+        const hit = tree.ceilingCached(encodeRowidKey(at));
+        expect(hit === undefined ? undefined : (hit as [string, unknown[]])[1][0], `round ${round} at ${at}`).toBe(expected === undefined ? undefined : expected / 3);
+        if (r.int(8) === 0) {
+          const n = r.int(2000) * 3;
+          if (present.delete(n)) await tree.delete(encodeRowidKey(n));
+          else {
+            await tree.put(encodeRowidKey(n), [n / 3]);
+            present.add(n);
+          }
+        }
+      }
+    }
+  });
 });
