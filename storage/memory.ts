@@ -97,8 +97,8 @@ function insertSorted(keys: string[], key: string): void {
 }
 
 /** First index whose key is >= key in a sorted array. */
-export function lowerBound(keys: readonly string[], key: string, from = 0): number {
-  let lo = from;
+export function lowerBound(keys: readonly string[], key: string): number {
+  let lo = 0;
   let hi = keys.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
