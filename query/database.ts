@@ -101,6 +101,13 @@ export interface Session {
   fixed: boolean;
 }
 
+/** A result in the engine's values (see Database.queryResult for what users get). */
+interface RawResult {
+  columns: string[];
+  rows: Value[][];
+  lsn: bigint;
+}
+
 interface StatementOutcome {
   columns?: string[];
   rows?: Value[][];
@@ -269,6 +276,12 @@ export class Database {
   queryPreparedSync(p: PreparedHandle, params?: Params, options?: CallOptions): QueryResult | undefined {
     const sts = this.preparedStatements(p);
     return sts?.length === 1 ? this.querySync(sts[0], params, options) : undefined;
+  }
+
+  /** @internal `queryPreparedSync` before value conversion (see firstObject). */
+  queryPreparedSyncRaw(p: PreparedHandle, params?: Params): RawResult | undefined {
+    const sts = this.preparedStatements(p);
+    return sts?.length === 1 ? this.querySyncRaw(sts[0], params, undefined) : undefined;
   }
 
   /**
@@ -448,8 +461,20 @@ export class Database {
   }
 
   async get(sql: string, params?: Params, options?: CallOptions): Promise<Record<string, SqlValue> | undefined> {
-    const r = this.querySync(this.cachedOne(sql), params, options) ?? (await this.queryLocked(sql, params, options));
+    const raw = this.querySyncRaw(this.cachedOne(sql), params, options);
+    if (raw) return this.firstObject(raw, options);
+    const r = await this.queryLocked(sql, params, options);
     return r.rows.length ? toObject(r.columns, r.rows[0]!) : undefined;
+  }
+
+  /** @internal the first row of an unconverted result as an object, converting only its values. */
+  firstObject(r: RawResult, options?: CallOptions): Record<string, SqlValue> | undefined {
+    if (r.rows.length === 0) return undefined;
+    const mode = this.intMode(options);
+    const row = r.rows[0]!;
+    const o: Record<string, SqlValue> = {};
+    for (let i = 0; i < r.columns.length; i++) o[r.columns[i]!] = toSqlValue(row[i]!, mode);
+    return o;
   }
 
   /**
@@ -672,6 +697,12 @@ export class Database {
    * caller then takes the locked path. About eight promises fewer per prepared point query.
    */
   private querySync(st: CachedStatement | undefined, params: Params | undefined, options: CallOptions | undefined): QueryResult | undefined {
+    const r = this.querySyncRaw(st, params, options);
+    return r && this.queryResult(r, options);
+  }
+
+  /** `querySync` with the engine's values, before conversion: `get` converts only the row it returns. */
+  private querySyncRaw(st: CachedStatement | undefined, params: Params | undefined, options: CallOptions | undefined): RawResult | undefined {
     if (!st || this.busy || this.closed || this.failure || this.conn.txn) return undefined;
     if (this.log.durableLsn < this.log.lastLsn) return undefined;
     // DML plans have runSync too: they write, and belong to execSync.
@@ -688,7 +719,7 @@ export class Database {
       this.busy = false;
     }
     if (rows === NEEDS_ASYNC) return undefined;
-    return this.queryResult({ columns: plan.columns, rows, lsn: asOf ?? this.tables.appliedLsn }, options);
+    return { columns: plan.columns, rows, lsn: asOf ?? this.tables.appliedLsn };
   }
 
   /**
@@ -1078,7 +1109,9 @@ export class PreparedStatement implements PreparedHandle {
     return r.rows.map((row) => toObject(r.columns, row));
   }
   async get(params?: Params): Promise<Record<string, SqlValue> | undefined> {
-    const r = this.db.queryPreparedSync(this, params) ?? (await this.db.queryLocked(this.sql, params, undefined, this.parsed));
+    const raw = this.db.queryPreparedSyncRaw(this, params);
+    if (raw) return this.db.firstObject(raw);
+    const r = await this.db.queryLocked(this.sql, params, undefined, this.parsed);
     return r.rows.length ? toObject(r.columns, r.rows[0]!) : undefined;
   }
   query(params?: Params): Promise<QueryResult> {

@@ -43,6 +43,7 @@ import { assert, DosqlError } from '../../base/errors.js';
 import { pack, unpack } from '../../base/codec.js';
 import type { Value } from '../../base/values.js';
 import { lowerBound } from '../../storage/memory.js';
+import { keyPrefix, lowerBoundIn, upperBoundIn } from './search.js';
 import { STORE_ENTRY_BYTES_MAX } from '../../storage/types.js';
 import {
   type BranchPage,
@@ -185,13 +186,14 @@ export class BTree {
    */
   getCached(key: string): Value[] | undefined | typeof NOT_CACHED {
     this.checkLive();
+    const prefix = keyPrefix(key);
     let p = this.pages.peek(this.root) as Node | undefined;
     for (let depth = 0; p !== undefined && p.kind === 'branch'; depth++) {
       assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
-      p = this.pages.peek(p.children[upperBound(p.keys, key)]!) as Node | undefined;
+      p = this.pages.peek(p.children[upperBoundIn(p, key, prefix)]!) as Node | undefined;
     }
     if (p === undefined) return NOT_CACHED;
-    const j = lowerBound(p.keys, key);
+    const j = lowerBoundIn(p, key, prefix);
     if (j === p.keys.length || p.keys[j] !== key) return undefined;
     const v = p.vals[j]!;
     return Array.isArray(v) ? v : NOT_CACHED;

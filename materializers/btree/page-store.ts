@@ -64,7 +64,15 @@ export interface LeafPage {
   bytes: number;
   /** Row count of the whole tree; meaningful on the root page only (-1 elsewhere). */
   n: number;
+  /** See FrozenPrefixes. */
+  prefixes?: FrozenPrefixes;
 }
+
+/**
+ * Present only on clean pages (in the page cache: they never change again, writable() copies
+ * them): null until the first search fills in the keys' numeric prefixes (btree/search.ts).
+ */
+export type FrozenPrefixes = Float64Array | null;
 
 export interface BranchPage {
   kind: 'branch';
@@ -73,6 +81,8 @@ export interface BranchPage {
   children: number[];
   bytes: number;
   n: number;
+  /** See FrozenPrefixes. */
+  prefixes?: FrozenPrefixes;
 }
 
 export interface OverflowPage {
@@ -386,6 +396,8 @@ export class PageStore {
   }
 
   private cacheInsert(id: number, page: Page): void {
+    // From here on the page is never modified (writable() copies it), so searches may index its keys.
+    if (page.kind !== 'overflow' && page.prefixes === undefined) page.prefixes = null;
     const cost = pageMemoryBytes(page);
     this.cache.set(id, { page, cost, used: false });
     this.cacheBytes += cost;
@@ -495,12 +507,12 @@ export function decodePage(bytes: Uint8Array, id: number): Page {
     }
     if (Array.isArray(keys) && Array.isArray(items) && typeof n === 'number') {
       if (kind === KIND_LEAF && items.length === keys.length) {
-        const leaf: LeafPage = { kind: 'leaf', keys: keys as string[], vals: items as LeafValue[], bytes: 0, n };
+        const leaf: LeafPage = { kind: 'leaf', keys: keys as string[], vals: items as LeafValue[], bytes: 0, n, prefixes: undefined };
         leaf.bytes = leafBytes(leaf);
         return leaf;
       }
       if (kind === KIND_BRANCH && items.length === keys.length + 1) {
-        const branch: BranchPage = { kind: 'branch', keys: keys as string[], children: items as number[], bytes: 0, n };
+        const branch: BranchPage = { kind: 'branch', keys: keys as string[], children: items as number[], bytes: 0, n, prefixes: undefined };
         branch.bytes = branchBytes(branch);
         return branch;
       }

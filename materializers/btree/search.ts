@@ -1,0 +1,97 @@
+/**
+ * Binary search over a page's keys by number first. Keys are strings compared by `<` (keys.ts),
+ * and a point lookup compares about twenty of them on its way down: each a pointer chase to a
+ * string of ~11 chars whose first 6-8 chars neighbouring keys share. A clean page (one in the
+ * page cache, never modified again: making it writable copies it) gets, on its first search, the
+ * numeric prefix of every key in one Float64Array; searches compare those contiguous numbers and
+ * fall back to the strings only on a tie.
+ *
+ * The prefix of a key is its first PREFIX_CHARS chars as digits in base 257 (char + 1, and 0 past
+ * the end of a shorter key), so prefix order agrees with string order: a < b when
+ * prefix(a) < prefix(b), and equal prefixes mean equal first chars. Keys with a char above 255 in
+ * those positions (text with non-Latin-1 chars) have no prefix: such a page is searched by string.
+ */
+import type { BranchPage, LeafPage } from './page-store.js';
+
+/** Chars in a prefix: 257^6 < 2^53, so every prefix is an exact double. */
+const PREFIX_CHARS = 6;
+const PREFIX_BASE = 257;
+/** What `keyPrefix` returns for a key with a char above 255 among its first PREFIX_CHARS. */
+export const NO_PREFIX = -1;
+/** A page whose keys do not all have prefixes. */
+const UNSEARCHABLE = new Float64Array(0);
+
+export function keyPrefix(key: string): number {
+  let x = 0;
+  for (let i = 0; i < PREFIX_CHARS; i++) {
+    const c = i < key.length ? key.charCodeAt(i) + 1 : 0;
+    if (c > 256) return NO_PREFIX;
+    x = x * PREFIX_BASE + c;
+  }
+  return x;
+}
+
+/** The page's prefixes when it is clean and every key has one; undefined otherwise. */
+function prefixesOf(p: LeafPage | BranchPage): Float64Array | undefined {
+  let pre = p.prefixes;
+  if (pre === undefined) return undefined; // dirty: its keys may still change
+  if (pre === null) {
+    pre = new Float64Array(p.keys.length);
+    for (let i = 0; i < p.keys.length; i++) {
+      const x = keyPrefix(p.keys[i]!);
+      if (x === NO_PREFIX) {
+        pre = UNSEARCHABLE;
+        break;
+      }
+      pre[i] = x;
+    }
+    p.prefixes = pre;
+  }
+  return pre === UNSEARCHABLE ? undefined : pre;
+}
+
+/** The first index whose key is > `key` (`prefix` = keyPrefix(key)). */
+export function upperBoundIn(p: LeafPage | BranchPage, key: string, prefix: number): number {
+  const keys = p.keys;
+  const pre = prefix === NO_PREFIX ? undefined : prefixesOf(p);
+  let lo = 0;
+  let hi = keys.length;
+  if (pre === undefined) {
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (keys[mid]! <= key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const x = pre[mid]!;
+    if (x < prefix || (x === prefix && keys[mid]! <= key)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The first index whose key is >= `key` (`prefix` = keyPrefix(key)). */
+export function lowerBoundIn(p: LeafPage | BranchPage, key: string, prefix: number): number {
+  const keys = p.keys;
+  const pre = prefix === NO_PREFIX ? undefined : prefixesOf(p);
+  let lo = 0;
+  let hi = keys.length;
+  if (pre === undefined) {
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (keys[mid]! < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const x = pre[mid]!;
+    if (x < prefix || (x === prefix && keys[mid]! < key)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
