@@ -586,7 +586,9 @@ function insertOneSync(rc: RowContext, row: Value[], explicitRowid: Value): numb
   }
   if (def.rowidColumn >= 0) row[def.rowidColumn] = rowid;
   if (rc.checks.length && !checkRowSync(def, rc.checks, record(rowid, row), run, action)) return undefined;
-  const existing = txn.getRowCached(def, rowKey(def, rowid, row));
+  // Above the largest rowid the transaction sees, no row can hold it (bulk loads in rowid order).
+  const max = txn.knownMaxRowid(def);
+  const existing = max !== undefined && (max === null || rowid > max) ? undefined : txn.getRowCached(def, rowKey(def, rowid, row));
   if (existing === NOT_CACHED) return NEEDS_ASYNC;
   if (existing) {
     if (action === 'IGNORE') return undefined;

@@ -30,6 +30,9 @@ import type { Change, TableDef } from '../log/types.js';
 import { NOT_CACHED } from '../materializers/btree/index.js';
 import { rowKey, uniqueKey, type TableStore } from '../materializers/tables.js';
 
+/** Pending rows of a table `knownMaxRowid` still looks through to learn its largest rowid. */
+const LEARN_MAX_OVERLAY_ROWS_MAX = 64;
+
 /** Rows per chunk when `scanChunks` batches merged rows (a leaf holds about as many). */
 const SCAN_BATCH_ROWS = 64;
 
@@ -309,7 +312,32 @@ export class Txn {
    */
   knownMaxRowid(def: TableDef): number | bigint | null | undefined {
     if (def.primaryKey.length !== 0 || this.snapshot !== undefined) return undefined;
-    return this.liveMax.get(def.id);
+    const known = this.liveMax.get(def.id);
+    return known !== undefined ? known : this.learnMaxRowidCached(def);
+  }
+
+  /**
+   * The largest rowid learned without a read, while this transaction has changed at most
+   * LEARN_MAX_OVERLAY_ROWS_MAX rows of the table: the committed tree's last key (when the
+   * rightmost pages are cached and this transaction has not touched that row) against the rows it
+   * wrote. Kept in liveMax from then on.
+   */
+  private learnMaxRowidCached(def: TableDef): number | bigint | null | undefined {
+    const o = this.overlays.get(def.id);
+    if (o !== undefined && o.rows.size > LEARN_MAX_OVERLAY_ROWS_MAX) return undefined;
+    let max: number | bigint | null = null;
+    if (!this.isNew(def)) {
+      const last = this.tables.table(def.id).rows.lastCached();
+      if (last === NOT_CACHED) return undefined;
+      if (last !== undefined) {
+        const rowid = last[0] as number | bigint;
+        if (o?.rows.has(rowKey(def, rowid, last))) return undefined; // deleted or replaced here
+        max = rowid;
+      }
+    }
+    if (o) for (const row of o.rows.values()) if (row && (max === null || (row[0] as number | bigint) > max)) max = row[0] as number | bigint;
+    this.liveMax.set(def.id, max);
+    return max;
   }
 
   /** Rowid holding these UNIQUE values, if any row (committed or pending) does. */

@@ -199,6 +199,20 @@ export class BTree {
     return Array.isArray(v) ? v : NOT_CACHED;
   }
 
+  /** The last entry's value (undefined for an empty tree) without awaiting, or NOT_CACHED. */
+  lastCached(): Value[] | undefined | typeof NOT_CACHED {
+    this.checkLive();
+    let p = this.pages.peek(this.root) as Node | undefined;
+    for (let depth = 0; p !== undefined && p.kind === 'branch'; depth++) {
+      assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
+      p = this.pages.peek(p.children[p.children.length - 1]!) as Node | undefined;
+    }
+    if (p === undefined) return NOT_CACHED;
+    if (p.keys.length === 0) return undefined;
+    const v = p.vals[p.vals.length - 1]!;
+    return Array.isArray(v) ? v : NOT_CACHED;
+  }
+
   /**
    * The first entry with key >= `lo`, without awaiting when the pages on the way are in memory:
    * the seek that time-travel reads make into history. `undefined` past the last key,

@@ -151,6 +151,19 @@ describe('prepared writes without promises', () => {
     expect(r.outcomes.at(-1)).toEqual({ rowsAffected: 1, lastInsertRowid: 21 });
   });
 
+  // Above the known largest rowid the primary-key probe is skipped: every way that maximum moves
+  // (a key moved up by UPDATE, a deleted maximum, a rolled-back savepoint) must keep duplicates out.
+  it('duplicate rowids are refused wherever the largest rowid moved', async () => {
+    const steps: Step[] = [[INSERT, [1, 'a', 1, 'a']], [INSERT, [2, 'b', 1, 'b']], ['BEGIN']];
+    steps.push([INSERT, [3, 'c', 1, 'c']], ['UPDATE t SET id = ? WHERE id = ?', [100, 1]], [INSERT, [100, 'dup', 1, 'd']], [INSERT, [50, 'e', 1, 'e']]);
+    steps.push(['DELETE FROM t WHERE id = ?', [100]], [INSERT, [100, 'again', 1, 'f']], [INSERT, [100, 'dup2', 1, 'g']]);
+    steps.push(['SAVEPOINT s'], [INSERT, [200, 'h', 1, 'h']], ['ROLLBACK TO s'], [INSERT, [150, 'i', 1, 'i']], [INSERT, [200, 'j', 1, 'j']], [INSERT, [200, 'dup3', 1, 'k']]);
+    steps.push(['COMMIT'], [INSERT, [200, 'dup4', 1, 'l']], [INSERT, [201, 'm', 1, 'm']], [INSERT, [2, 'dup5', 1, 'n']]);
+    const r = await agree(KV, steps);
+    expect(r.rows.map((row) => row[0])).toEqual([2, 3, 50, 100, 150, 200, 201]);
+    expect(r.outcomes.filter((o) => (o as { code?: string }).code === 'CONSTRAINT_UNIQUE')).toHaveLength(5);
+  });
+
   it('autocommit inserts take the next rowid from the last commit, whoever committed', async () => {
     const ins = 'INSERT INTO a (v) VALUES (?)';
     const del = 'DELETE FROM a WHERE rowid = ?';
