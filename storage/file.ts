@@ -52,7 +52,7 @@ import { DosqlError, assert, isDosqlError } from '../base/errors.js';
 import { STORE_ENTRY_BYTES_MAX, STORE_KEYS_PER_CALL_MAX, STORE_KEY_BYTES_MAX } from './types.js';
 import type { ByteStore, ListOptions, StoreStats, WriteBatch } from './types.js';
 import { checkBatch, checkKeyCount, selectRange } from './limits.js';
-import { lowerBound } from './memory.js';
+import { SortedKeys } from './sorted-keys.js';
 import { crc32 } from './crc32.js';
 
 /** Name of the data file inside the store's directory. */
@@ -120,7 +120,7 @@ export class FileStore implements ByteStore {
 
   private handle: fsp.FileHandle;
   private readonly index: Map<string, IndexEntry>;
-  private readonly keys: string[];
+  private readonly keys: SortedKeys;
   private bytes: number;
   private dead: number;
   /** Bumped by every index change; compaction asserts none happened during its copy. */
@@ -144,7 +144,7 @@ export class FileStore implements ByteStore {
   ) {
     this.handle = handle;
     this.index = scan.index;
-    this.keys = [...scan.index.keys()].sort();
+    this.keys = new SortedKeys([...scan.index.keys()].sort());
     this.bytes = scan.validBytes;
     this.dead = scan.deadBytes;
     this.truncatedBytes = scan.truncatedBytes;
@@ -212,7 +212,7 @@ export class FileStore implements ByteStore {
   async list(options: ListOptions): Promise<Array<[string, Uint8Array]>> {
     this.checkOpen();
     this.stats.reads++;
-    const keys = selectRange(this.keys, options);
+    const keys = selectRange(this.keys.sorted(), options);
     // Read every value before returning so the result is one consistent snapshot.
     const out = keys.map((k): [string, Uint8Array] => [k, this.readValue(this.index.get(k)!)]);
     this.stats.entriesRead += out.length;
@@ -363,7 +363,7 @@ export class FileStore implements ByteStore {
     this.version++;
     const old = this.index.get(key);
     if (old) this.dead += old.opBytes;
-    else this.keys.splice(lowerBound(this.keys, key), 0, key);
+    else this.keys.add(key);
     this.index.set(key, entry);
   }
 
@@ -374,9 +374,7 @@ export class FileStore implements ByteStore {
     if (!old) return;
     this.dead += old.opBytes;
     this.index.delete(key);
-    const i = lowerBound(this.keys, key);
-    assert(this.keys[i] === key, 'sorted keys hold every indexed key');
-    this.keys.splice(i, 1);
+    this.keys.remove(key);
   }
 
   private shouldCompact(): boolean {
@@ -398,17 +396,18 @@ export class FileStore implements ByteStore {
     try {
       out = await fsp.open(tmpPath, 'w');
       await writeFully(out, FILE_MAGIC, 0);
-      const opBytesAt = (k: number): number => this.index.get(this.keys[k]!)!.opBytes;
+      const keys = this.keys.sorted();
+      const opBytesAt = (k: number): number => this.index.get(keys[k]!)!.opBytes;
       let i = 0;
       // Each round copies at least one key into one record.
-      while (i < this.keys.length) {
+      while (i < keys.length) {
         const start = i;
         let payload = OP_COUNT_BYTES;
-        while (i < this.keys.length && (i === start || payload + opBytesAt(i) <= COMPACT_RECORD_BYTES_TARGET)) {
+        while (i < keys.length && (i === start || payload + opBytesAt(i) <= COMPACT_RECORD_BYTES_TARGET)) {
           payload += opBytesAt(i);
           i++;
         }
-        const record = this.copyRecord(this.keys.slice(start, i), payload, newBytes, moved);
+        const record = this.copyRecord(keys.slice(start, i), payload, newBytes, moved);
         await writeFully(out, record, newBytes);
         newBytes += record.length;
       }

@@ -47,7 +47,7 @@ function checkKey(key: string): number {
 }
 
 /** The keys of a sorted array that a ListOptions selects, in the order it asks for. */
-export function selectRange(sorted: string[], o: ListOptions): string[] {
+export function selectRange(sorted: readonly string[], o: ListOptions): string[] {
   let lo = 0;
   let hi = sorted.length;
   if (o.start !== undefined) lo = Math.max(lo, lowerBound(sorted, o.start));

@@ -1,18 +1,19 @@
 /**
- * In-memory byte store: a sorted array of keys beside a Map of values.
+ * In-memory byte store: a Map of values beside the sorted list of their keys.
  *
  * It is the reference backend: the file and Durable Object backends must behave exactly like it
- * (apart from durability). Keys are kept sorted so `list` is a binary search plus a slice; a write
- * of k keys costs O(k log n) plus an array splice per new or deleted key, which is fine for tests
- * and for the in-memory database.
+ * (apart from durability). `list` is a binary search plus a slice of the sorted keys, which are
+ * kept sorted lazily (storage/sorted-keys.ts): a write costs O(1) per key, and the first list
+ * after writes merges them in.
  */
 import { DosqlError } from '../base/errors.js';
 import type { ByteStore, ListOptions, StoreStats, WriteBatch } from './types.js';
 import { checkBatch, checkKeyCount, selectRange } from './limits.js';
+import { SortedKeys } from './sorted-keys.js';
 
 export class MemoryStore implements ByteStore {
   private readonly values = new Map<string, Uint8Array>();
-  private keys: string[] = [];
+  private readonly keys = new SortedKeys();
   private closed = false;
   readonly stats: StoreStats = { reads: 0, entriesRead: 0, writes: 0, bytesWritten: 0 };
 
@@ -40,7 +41,7 @@ export class MemoryStore implements ByteStore {
   async list(options: ListOptions): Promise<Array<[string, Uint8Array]>> {
     this.check();
     this.stats.reads++;
-    const keys = selectRange(this.keys, options);
+    const keys = selectRange(this.keys.sorted(), options);
     this.stats.entriesRead += keys.length;
     return keys.map((k) => [k, this.values.get(k)!]);
   }
@@ -67,10 +68,10 @@ export class MemoryStore implements ByteStore {
   applySync(batch: WriteBatch): void {
     this.stats.writes++;
     for (const k of batch.delete ?? []) {
-      if (this.values.delete(k)) this.keys.splice(lowerBound(this.keys, k), 1);
+      if (this.values.delete(k)) this.keys.remove(k);
     }
     for (const [k, v] of batch.put ?? []) {
-      if (!this.values.has(k)) insertSorted(this.keys, k);
+      if (!this.values.has(k)) this.keys.add(k);
       this.values.set(k, v);
       this.stats.bytesWritten += v.byteLength;
     }
@@ -78,22 +79,12 @@ export class MemoryStore implements ByteStore {
 
   /** Every entry in key order, for tests and for snapshotting into another store. */
   entries(): Array<[string, Uint8Array]> {
-    return this.keys.map((k) => [k, this.values.get(k)!]);
+    return this.keys.sorted().map((k) => [k, this.values.get(k)!]);
   }
 
   private check(): void {
     if (this.closed) throw new DosqlError('CLOSED', 'store is closed');
   }
-}
-
-/**
- * Insert a new key into a sorted array. Keys usually arrive in order (log segments, new pages),
- * so the end is checked first: a push, where a splice of a large array costs a copy.
- */
-function insertSorted(keys: string[], key: string): void {
-  const n = keys.length;
-  if (n === 0 || keys[n - 1]! < key) keys.push(key);
-  else keys.splice(lowerBound(keys, key), 0, key);
 }
 
 /** First index whose key is >= key in a sorted array. */
