@@ -367,7 +367,7 @@ function makeHash(t: TableRef, col: number | 'rowid', probeExpr: Expr, local: Ex
   };
 }
 
-/** Per statement run: the hash table of each hash access, or 'overflow' past HASH_JOIN_ROWS_MAX. */
+/** Per statement run: the hash table of each hash access, or 'overflow' past the run's hashJoinRowsMax. */
 type HashTable = Map<string, StoredRow[]> | 'overflow';
 
 function hashTable(def: TableDef, access: Extract<Access, { kind: 'hash' }>, env: Env, slot: number): Promise<HashTable> {
@@ -381,13 +381,14 @@ async function buildHashTable(def: TableDef, access: Extract<Access, { kind: 'ha
   let result: HashTable = table;
   const at = access.column === 'rowid' ? 0 : 1 + access.column;
   const build = access.build;
+  const rowsMax = run.hashJoinRowsMax ?? HASH_JOIN_ROWS_MAX;
   scan: for await (const rows of run.txn.scanChunks(def, {})) {
     for (const row of rows) {
       env.rows[slot] = row;
       if (build && V.isTruthy(build.async ? await build.fn(env) : (build.fn as SyncFn)(env)) !== true) continue;
       const v = row[at] ?? null;
       if (v === null) continue;
-      if (++held > HASH_JOIN_ROWS_MAX) {
+      if (++held > rowsMax) {
         result = 'overflow';
         break scan;
       }

@@ -38,6 +38,7 @@ import { compileDelete, compileInsert, compileUpdate, type DmlPlan, type DmlResu
 import { positionAt } from './lexer.js';
 import { parse } from './parser.js';
 import type { Env } from './scope.js';
+import { HASH_JOIN_ROWS_MAX } from './access.js';
 import { ExplainLog, NEEDS_ASYNC, compileSelect, type PlanContext, type SelectPlan, type SelectRun } from './select.js';
 import { Txn } from './txn.js';
 import { Slots } from './slots.js';
@@ -75,6 +76,11 @@ export interface OpenOptions {
   closeStorage?: boolean;
   /** Folder holding this database's branches' stores; defaults to `<path>/branches`. */
   branchDir?: string;
+  /**
+   * Rows a hash join may hold per statement run (default HASH_JOIN_ROWS_MAX); past it the join
+   * scans its inner table per outer row instead, slower but in bounded memory.
+   */
+  hashJoinRowsMax?: number;
 }
 
 export interface RetentionOptions {
@@ -199,6 +205,10 @@ export class Database {
   }
 
   static async open(options: OpenOptions = {}): Promise<Database> {
+    const rowsMax = options.hashJoinRowsMax;
+    if (rowsMax !== undefined && !(Number.isSafeInteger(rowsMax) && rowsMax >= 0)) {
+      throw new DosqlError('MISUSE', `hashJoinRowsMax must be a non-negative integer; got ${String(rowsMax)}`);
+    }
     if (options.branch !== undefined) return Database.openBranchAt(options);
     const store = options.storage ?? (options.path ? await openFileStore(options.path) : new MemoryStore());
     const log = await Log.open(store, { clock: options.clock });
@@ -814,6 +824,7 @@ export class Database {
       refreshRetention: h.refreshRetention,
       lsnAtTimestamp: h.lsnAtTimestamp,
       triggers: this.triggerHost,
+      hashJoinRowsMax: this.options.hashJoinRowsMax ?? HASH_JOIN_ROWS_MAX,
     };
     return { rows: [], outer: undefined, agg: undefined, run };
   }

@@ -108,6 +108,8 @@ export interface SelectRun extends RunContext {
   triggers?: import('./triggers.js').TriggerHost;
   /** Names of the triggers firing right now, innermost last (no trigger fires itself). */
   triggerStack?: string[];
+  /** Rows a hash join may hold before falling back to scanning (OpenOptions.hashJoinRowsMax). */
+  hashJoinRowsMax?: number;
 }
 
 /**

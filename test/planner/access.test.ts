@@ -61,6 +61,34 @@ describe('access paths by cost', () => {
   }
 });
 
+// A hash join holds at most hashJoinRowsMax inner rows per run; past that it scans the inner table
+// per outer row. Both sides of the limit give SQLite's answers. `tags` has 900 rows, all non-NULL.
+describe('hash joins at and past their row limit', () => {
+  const HASHED = [
+    "SELECT ev.id, tags.tag FROM tags JOIN ev ON ev.day = tags.ev_id % 30 WHERE tags.tag = 't3' AND ev.kind = 'b'",
+    'SELECT count(*) FROM tags a JOIN tags b ON b.tag = a.tag JOIN kinds ON kinds.label = a.tag',
+    'SELECT count(*), sum(b.ev_id) FROM tags a JOIN tags b ON b.tag = a.tag WHERE a.ev_id < 300',
+  ];
+  for (const rowsMax of [900, 899, 0]) {
+    const pair = sqlitePair(SETUP, { hashJoinRowsMax: rowsMax });
+    for (const sql of HASHED) {
+      it(`${sql} (hashJoinRowsMax ${rowsMax})`, async () => {
+        const plan = (await pair.db.query(`EXPLAIN QUERY PLAN ${sql}`)).rows.map((r) => r[3]).join('; ');
+        expect(plan).toContain('AUTOMATIC HASH INDEX');
+        const ours = (await pair.db.query(sql)).rows.map((r) => JSON.stringify(r)).sort();
+        const theirs = (pair.ref.prepare(sql).raw().all() as unknown[][]).map((r) => JSON.stringify(r)).sort();
+        expect(ours).toEqual(theirs);
+      });
+    }
+  }
+
+  it('refuses a limit that is not a non-negative integer', async () => {
+    for (const bad of [-1, 1.5, Number.NaN]) {
+      await expect(Database.open({ hashJoinRowsMax: bad })).rejects.toMatchObject({ code: 'MISUSE' });
+    }
+  });
+});
+
 async function coldDatabase(setup: string[]): Promise<{ store: MemoryStore; db: Database }> {
   const store = new MemoryStore();
   const db = await Database.open({ storage: store });

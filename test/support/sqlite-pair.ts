@@ -14,10 +14,10 @@ export interface SqlitePair {
 }
 
 /** Register the suite's setup and teardown; the pair's fields are ready inside tests. */
-export function sqlitePair(setup: readonly string[]): SqlitePair {
+export function sqlitePair(setup: readonly string[], options: Parameters<typeof Database.open>[0] = {}): SqlitePair {
   const pair = {} as SqlitePair;
   beforeAll(async () => {
-    pair.db = await Database.open();
+    pair.db = await Database.open(options);
     pair.ref = new BetterSqlite3(':memory:');
     for (const s of setup) {
       await pair.db.exec(s);
