@@ -503,9 +503,9 @@ function pointSync(def: TableDef, slot: number, access: Extract<Access, { kind: 
     const run = env.run as SelectRun;
     const v = access.value(env) as Value | undefined;
     if (v === undefined) return true;
-    if (run.asOf !== undefined) return pastPointSync(def, slot, encodeKey([v]), run.asOf, env, emit);
+    if (run.asOf !== undefined) return pastPointSync(def, slot, encodeValue(v), run.asOf, env, emit);
     // Never starts a read: the async path that follows does it.
-    const row = run.txn.getRowCached(def, encodeKey([v]));
+    const row = run.txn.getRowCached(def, encodeValue(v));
     if (row === NOT_CACHED) return NEEDS_ASYNC;
     if (!row) return true;
     env.rows[slot] = row;
@@ -520,7 +520,7 @@ async function readCurrent(def: TableDef, access: Access, env: Env, slot: number
       let v = access.value(env);
       if (v instanceof Promise) v = await v;
       if (v === undefined) return true;
-      let row = txn.getRow(def, encodeKey([v]));
+      let row = txn.getRow(def, encodeValue(v));
       if (row instanceof Promise) row = await row;
       if (!row) return true;
       env.rows[slot] = row;
@@ -645,7 +645,7 @@ async function readPast(def: TableDef, access: Access, time: TimeSpec, env: Env,
       let v = access.value(env);
       if (v instanceof Promise) v = await v;
       if (v === undefined) return true;
-      const key = encodeKey([v]);
+      const key = encodeValue(v);
       if (time.kind !== 'as_of') return scan({ lo: key, hi: key });
       const row = await store.getAsOf(def, key, time.lsn);
       if (!row) return true;

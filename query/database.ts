@@ -810,15 +810,16 @@ export class Database {
   /** The Env a statement runs in: its bound parameters, transaction, clock and helpers. */
   private statementEnv(st: CachedStatement, txn: Txn, params: Params | undefined, asOf?: bigint): Env {
     const bound = bindParams(st.parsed, params);
-    // 'now' is read once per statement, as in SQLite.
-    const statementTime = (this.options.clock ?? Date.now)();
+    // 'now' is read once per statement, as in SQLite, and only by statements that ask for it.
+    const clock = this.options.clock ?? Date.now;
+    let statementTime: number | undefined;
     const h = this.runHelpers;
     const run: DmlRun = {
       foreignKeys: this.foreignKeys,
       params: bound,
       txn,
       random: randomInt64,
-      now: () => statementTime,
+      now: () => (statementTime ??= clock()),
       asOf,
       checkAsOf: h.checkAsOf,
       refreshRetention: h.refreshRetention,
