@@ -804,8 +804,15 @@ const LSN_SUFFIX_CHARS = 16;
 const HISTORY_KEY_END = 'g';
 
 export function historyKey(key: string, toLsn: bigint): string {
-  return key + toLsn.toString(16).padStart(LSN_SUFFIX_CHARS, '0');
+  // Reads AS OF one LSN ask for the same suffix once per row: keep the last one.
+  if (toLsn !== lastSuffixLsn) {
+    lastSuffix = toLsn.toString(16).padStart(LSN_SUFFIX_CHARS, '0');
+    lastSuffixLsn = toLsn;
+  }
+  return key + lastSuffix;
 }
+let lastSuffixLsn = -1n;
+let lastSuffix = '';
 
 async function loadCatalog(pages: PageStore, meta: MetaRecord | undefined): Promise<CatalogState | undefined> {
   if (!meta) return undefined;

@@ -222,11 +222,12 @@ export class BTree {
     this.checkLive();
     let leaf = this.readLeafVersion === this.version ? this.readLeaf : undefined;
     // A leaf holds every key between its first and last, so a key in that span has its ceiling there.
+    const prefix = keyPrefix(lo);
     if (leaf === undefined || !(leaf.keys.length > 0 && leaf.keys[0]! <= lo && lo <= leaf.keys[leaf.keys.length - 1]!)) {
       let p = this.pages.peek(this.root) as Node | undefined;
       for (let depth = 0; p !== undefined && p.kind === 'branch'; depth++) {
         assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
-        p = this.pages.peek(p.children[upperBound(p.keys, lo)]!) as Node | undefined;
+        p = this.pages.peek(p.children[upperBoundIn(p, lo, prefix)]!) as Node | undefined;
       }
       if (p === undefined) return NOT_CACHED;
       leaf = p;
@@ -237,7 +238,7 @@ export class BTree {
     const keys = leaf.keys;
     // Seeks in key order often want the entry right after the last one.
     let j = this.readIndex + 1;
-    if (!(j > 0 && j < keys.length && keys[j - 1]! < lo && lo <= keys[j]!)) j = lowerBound(keys, lo);
+    if (!(j > 0 && j < keys.length && keys[j - 1]! < lo && lo <= keys[j]!)) j = lowerBoundIn(leaf, lo, prefix);
     if (j === keys.length) return this.ceilingPastLeaf(lo);
     this.readIndex = j;
     const v = leaf.vals[j]!;
