@@ -354,9 +354,13 @@ export class TableStore implements Materializer {
     const version: Version = [int(txn.commitLsn), int(txn.hlc)];
     for (const change of txn.changes) {
       this.noteChange(change, txn.commitLsn);
-      // Inserts into cached pages complete synchronously; await only what needs I/O.
+      // Inserts and updates on cached pages complete synchronously; await only what needs I/O.
       const pending =
-        change.op === 'insert' ? this.putRow(change.table, change.rowid, change.row, version) : this.applyChange(change, txn.commitLsn, version);
+        change.op === 'insert'
+          ? this.putRow(change.table, change.rowid, change.row, version)
+          : change.op === 'update'
+            ? this.applyUpdate(change, txn.commitLsn, version)
+            : this.applyChange(change, txn.commitLsn, version);
       if (pending) await pending;
     }
     this.appliedLsn = txn.commitLsn;
@@ -429,6 +433,32 @@ export class TableStore implements Materializer {
         await this.deleteRow(c.table, c.rowid, c.before, version);
         return this.putRow(c.table, c.rowid, c.row, version);
     }
+  }
+
+  private applyUpdate(c: Extract<Change, { op: 'update' }>, lsn: Lsn, version: Version): void | Promise<void> {
+    const done = this.updateInPlace(c, version);
+    return done === false ? this.applyChange(c, lsn, version) : done;
+  }
+
+  /**
+   * An update that keeps the row's key, in a table without UNIQUE constraints or indexes: the old
+   * version goes to history and the new one replaces it in place, one put where the general path
+   * deletes and puts again, and without a promise when the pages are cached. False, having
+   * changed nothing, when it does not apply (applyChange then takes the general path).
+   */
+  private updateInPlace(c: Extract<Change, { op: 'update' }>, version: Version): false | void | Promise<void> {
+    const def = this.def(c.table);
+    if (def.uniques.length > 0 || (def.indexes?.length ?? 0) > 0) return false;
+    const key = rowKey(def, c.rowid, c.before);
+    if (rowKey(def, c.rowid, c.row) !== key) return false;
+    const t = this.table(c.table);
+    const old = t.rows.getCached(key);
+    if (old === NOT_CACHED) return false;
+    if (!old) throw new DosqlError('CORRUPT', `log updates a row of table ${def.name} that is not there`);
+    const stored = storedRecord(c.rowid, c.row, version);
+    const moved = bornIn(old, version) ? undefined : t.history.put(historyKey(key, BigInt(version[0])), historyRecord(old, version));
+    if (moved) return moved.then(() => t.rows.put(key, stored));
+    return t.rows.put(key, stored);
   }
 
   private putRow(tableId: number, rowid: number | bigint, row: Value[], version: Version): void | Promise<void> {
@@ -560,9 +590,11 @@ export class TableStore implements Materializer {
     await t.rows.delete(key);
     this.countRows(t, -1);
     const toLsn = BigInt(version[0]);
-    await t.history.put(historyKey(key, toLsn), [...old, version[0], version[1]]);
-    for (const [i, index] of (def.indexes ?? []).entries()) {
-      await t.indexHistory[i]!.put(historyKey(indexKey(index, before, key), toLsn), [key, version[0]]);
+    if (!bornIn(old, version)) {
+      await t.history.put(historyKey(key, toLsn), historyRecord(old, version));
+      for (const [i, index] of (def.indexes ?? []).entries()) {
+        await t.indexHistory[i]!.put(historyKey(indexKey(index, before, key), toLsn), [key, version[0]]);
+      }
     }
     for (let i = 0; i < def.uniques.length; i++) {
       const k = uniqueKey(def, i, before);
@@ -592,6 +624,22 @@ export interface KeyRange {
 
 function toLsn(v: Value): bigint {
   return typeof v === 'bigint' ? v : BigInt(v as number);
+}
+
+/**
+ * Whether a current record was written by the commit now replacing it (a row written twice in one
+ * transaction). Such a version was never visible at any LSN: history does not keep it, and must
+ * not, since its key (row key + toLsn) is the one the version before the transaction got.
+ */
+function bornIn(current: Value[], commit: Version): boolean {
+  return current[current.length - 2] === commit[0];
+}
+
+/** A replaced current record as history keeps it: `[...current, toLsn, toHlc]`. */
+function historyRecord(current: Value[], ended: Version): Value[] {
+  const rec = current.slice();
+  rec.push(ended[0], ended[1]);
+  return rec;
 }
 
 /**

@@ -161,6 +161,36 @@ describe('time travel in SQL and the API', () => {
   });
 });
 
+// A row written several times in one transaction has, between the transaction's neighbours, only
+// its last version: the intermediate ones were never visible and must not displace the version
+// the transaction replaced.
+describe('rows written more than once in one transaction', () => {
+  for (const indexed of [false, true]) {
+    it(`keep the version before the transaction readable${indexed ? ' (with an index)' : ''}`, async () => {
+      const db = await Database.open();
+      await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+      if (indexed) await db.exec('CREATE INDEX t_v ON t (v)');
+      await db.exec("INSERT INTO t VALUES (1, 'a0'), (2, 'b0'), (3, 'c0')");
+      const before = db.lsn;
+      await db.exec(`BEGIN;
+        UPDATE t SET v = 'a1' WHERE id = 1; UPDATE t SET v = 'a2' WHERE id = 1;
+        UPDATE t SET v = 'b1' WHERE id = 2; DELETE FROM t WHERE id = 2;
+        INSERT INTO t VALUES (4, 'd1'); UPDATE t SET v = 'd2' WHERE id = 4; DELETE FROM t WHERE id = 4;
+        UPDATE t SET id = 5 WHERE id = 3; UPDATE t SET v = 'c2' WHERE id = 5;
+        COMMIT`);
+      const past = { asOf: { lsn: before } };
+      expect((await db.query('SELECT * FROM t ORDER BY id', [], past)).rows).toEqual([[1, 'a0'], [2, 'b0'], [3, 'c0']]);
+      expect((await db.query('SELECT * FROM t ORDER BY id')).rows).toEqual([[1, 'a2'], [5, 'c2']]);
+      for (const [v, id] of [['a0', 1], ['b0', 2], ['c0', 3], ['a1', undefined], ['b1', undefined], ['d1', undefined], ['d2', undefined]] as const) {
+        expect((await db.get('SELECT id FROM t WHERE v = ?', [v], past))?.id, v).toBe(id);
+      }
+      const all = (await db.query('SELECT id, v FROM t FOR SYSTEM_TIME ALL ORDER BY id, _valid_from_lsn')).rows;
+      expect(all).toEqual([[1, 'a0'], [1, 'a2'], [2, 'b0'], [3, 'c0'], [5, 'c2']]);
+      await db.close();
+    });
+  }
+});
+
 describe('retention window', () => {
   it('refuses reads before the window, naming the oldest readable LSN and time', async () => {
     let now = Date.parse('2026-11-24T10:00:00Z');
