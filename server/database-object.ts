@@ -146,7 +146,9 @@ export class DatabaseObject extends DurableObject<Env> implements BranchObjectRp
     const bytesMax = this.host.limits.requestBodyBytesMax;
     if (route.kind !== 'rpc' && route.kind !== 'query' && route.kind !== 'slots') return errorResponse({ code: 'MISUSE', message: 'no such route' }, 404);
     if (route.branch !== undefined && (await new DurableObjectStore(this.ctx.storage).get(PARENT_KEY)) === undefined) {
-      await request.body?.cancel();
+      // Drained, not cancelled: the Worker is still piping the body here, and a cancel leaves that
+      // pipe reading after the response has gone (workerd reports an uncaught TypeError).
+      await readBody(request, bytesMax).catch(() => undefined);
       return errorResponse({ code: 'ERROR', message: `no such branch: ${route.branch} (make it with branch() on ${route.name})` }, 404);
     }
     if (route.kind === 'query') return this.jsonQuery(request, readOnly, bytesMax);
