@@ -1,7 +1,8 @@
 /**
  * Time travel: a read AS OF LSN L equals a fresh replay of the log up to L, through primary-key
- * lookups, range scans and full scans, for random workloads with inserts, updates, deletes and
- * rolled-back transactions; plus the SQL clauses, the API option and history queries.
+ * lookups, range scans and full scans, for random workloads with inserts, updates, deletes,
+ * transactions that write a row more than once, and rolled-back transactions; plus the SQL
+ * clauses, the API option and history queries.
  */
 import { describe, expect, it } from 'vitest';
 import { Database, DosqlError } from '../../index.js';
@@ -18,7 +19,7 @@ async function replayUpTo(db: Database, lsn: bigint): Promise<Database> {
 }
 
 describe('AS OF equals replay up to that LSN', () => {
-  for (const seed of [1, 2, 3]) {
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
     it(`seed ${seed}`, async () => {
       const r = rng(seed);
       const db = await Database.open({ checkpointChangesMin: 200 });
@@ -26,8 +27,17 @@ describe('AS OF equals replay up to that LSN', () => {
       const lsns: bigint[] = [];
       for (let step = 0; step < 150; step++) {
         const id = r.int(300);
-        const op = r.int(5);
+        const op = r.int(6);
         if (op <= 1) await db.exec('INSERT OR REPLACE INTO t VALUES (?, ?, ?)', [id, `v${step}`, r.int(100)]);
+        else if (op === 5) {
+          // One transaction writing the same rows more than once (update, update, delete, re-insert).
+          await db.exec('BEGIN');
+          await db.exec('UPDATE t SET v = ?, n = n + 1 WHERE id BETWEEN ? AND ?', [`w${step}`, id, id + 3]);
+          await db.exec('UPDATE t SET n = n + 1 WHERE id = ?', [id]);
+          if (r.int(2) === 0) await db.exec('DELETE FROM t WHERE id = ?', [id + 1]);
+          if (r.int(2) === 0) await db.exec('INSERT OR REPLACE INTO t VALUES (?, ?, ?)', [id + 1, `x${step}`, 0]);
+          await db.exec('COMMIT');
+        }
         else if (op === 2) await db.exec('UPDATE t SET v = ?, n = n + 1 WHERE id BETWEEN ? AND ?', [`u${step}`, id, id + 15]);
         else if (op === 3) await db.exec('DELETE FROM t WHERE id >= ? AND id < ?', [id, id + 10]);
         else await db.exec(`BEGIN; DELETE FROM t; INSERT INTO t VALUES (${1000 + step}, 'gone', 0); ROLLBACK`);
