@@ -26,6 +26,7 @@
  */
 import type { AsOf, CallOptions, ExecResult, Params, QueryResult } from '../base/api.js';
 import { DosqlError, assert, type ErrorCode } from '../base/errors.js';
+import { Fifo } from '../base/fifo.js';
 import { fromParam, toSqlValue, type IntMode, type SqlValue, type Value } from '../base/values.js';
 import { MemoryStore } from '../storage/memory.js';
 import type { ByteStore } from '../storage/types.js';
@@ -148,7 +149,7 @@ export class Database {
   /** The connection's own session: BEGIN ... COMMIT through exec, shared by every caller. */
   private readonly conn: Session = { txn: undefined, fixed: false };
   private busy = false;
-  private readonly waiters: Array<() => void> = [];
+  private readonly waiters = new Fifo<() => void>();
   /** Autocommit reads share one transaction: they never write to its overlay. */
   private readonly readTxn: Txn;
   private readonly cache = new Map<string, CachedStatement[]>();

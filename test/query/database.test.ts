@@ -121,6 +121,18 @@ describe('Database embedded API', () => {
     await db.close();
   });
 
+  // Calls made while the database is busy wait in one queue (base/fifo.ts) and run in call order.
+  it('runs thousands of calls queued behind a busy database, in the order they were made', async () => {
+    const db = await Database.open();
+    await db.exec('CREATE TABLE log (seq INTEGER PRIMARY KEY, v)');
+    const calls = 5000;
+    // The first call compiles its plan under the lock; every later one finds it busy and queues.
+    const done = await Promise.all(Array.from({ length: calls }, (_, i) => db.exec('INSERT INTO log (v) VALUES (?)', [i])));
+    expect(done.map((r) => r.lastInsertRowid)).toEqual(Array.from({ length: calls }, (_, i) => i + 1));
+    expect((await db.query('SELECT count(*), min(v), max(v) FROM log WHERE seq = v + 1')).rows).toEqual([[calls, 0, calls - 1]]);
+    await db.close();
+  });
+
   it('is importable as the package root by plain Node', async () => {
     const { execFileSync } = await import('node:child_process');
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', "import { Database } from 'dosql'; const db = await Database.open(); console.log((await db.query('SELECT 1 + 1')).rows[0][0]);"], { encoding: 'utf8' });
