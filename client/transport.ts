@@ -129,6 +129,8 @@ export class HttpBatchTransport implements RpcTransport {
   sent = false;
   private outgoing: string[] = [];
   private incoming: string[] | undefined;
+  /** Replies taken so far: read by index, since shift() on a batch of many replies is quadratic. */
+  private taken = 0;
   private readonly done: Promise<void>;
 
   constructor(
@@ -145,8 +147,10 @@ export class HttpBatchTransport implements RpcTransport {
 
   async receive(): Promise<string> {
     if (!this.incoming) await this.done;
-    const next = this.incoming!.shift();
-    if (next === undefined) throw new Error('HTTP batch ended');
+    const incoming = this.incoming!;
+    if (this.taken >= incoming.length) throw new Error('HTTP batch ended');
+    const next = incoming[this.taken]!;
+    incoming[this.taken++] = ''; // not kept alive by the batch
     return next;
   }
 
