@@ -456,7 +456,7 @@ export class TableStore implements Materializer {
     if (old === NOT_CACHED) return false;
     if (!old) throw new DosqlError('CORRUPT', `log updates a row of table ${def.name} that is not there`);
     const stored = storedRecord(c.rowid, c.row, version);
-    const moved = bornIn(old, version) ? undefined : t.history.put(historyKey(key, BigInt(version[0])), historyRecord(old, version));
+    const moved = keepInHistory(t, key, old, version);
     if (moved) return moved.then(() => t.rows.put(key, stored));
     return t.rows.put(key, stored);
   }
@@ -591,7 +591,7 @@ export class TableStore implements Materializer {
     this.countRows(t, -1);
     const toLsn = BigInt(version[0]);
     if (!bornIn(old, version)) {
-      await t.history.put(historyKey(key, toLsn), historyRecord(old, version));
+      await keepInHistory(t, key, old, version);
       for (const [i, index] of (def.indexes ?? []).entries()) {
         await t.indexHistory[i]!.put(historyKey(indexKey(index, before, key), toLsn), [key, version[0]]);
       }
@@ -635,11 +635,15 @@ function bornIn(current: Value[], commit: Version): boolean {
   return current[current.length - 2] === commit[0];
 }
 
-/** A replaced current record as history keeps it: `[...current, toLsn, toHlc]`. */
-function historyRecord(current: Value[], ended: Version): Value[] {
+/**
+ * Move a replaced current record to history, ended by `ended`'s commit: `[...current, toLsn,
+ * toHlc]` under key + toLsn. Nothing when the version was born in that same commit (see bornIn).
+ */
+function keepInHistory(t: TableTrees, key: string, current: Value[], ended: Version): void | Promise<void> {
+  if (bornIn(current, ended)) return;
   const rec = current.slice();
   rec.push(ended[0], ended[1]);
-  return rec;
+  return t.history.put(historyKey(key, BigInt(ended[0])), rec);
 }
 
 /**

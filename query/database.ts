@@ -39,7 +39,6 @@ import { compileDelete, compileInsert, compileUpdate, type DmlPlan, type DmlResu
 import { positionAt } from './lexer.js';
 import { parse } from './parser.js';
 import type { Env } from './scope.js';
-import { HASH_JOIN_ROWS_MAX } from './access.js';
 import { ExplainLog, NEEDS_ASYNC, compileSelect, type PlanContext, type SelectPlan, type SelectRun } from './select.js';
 import { Txn } from './txn.js';
 import { Slots } from './slots.js';
@@ -480,12 +479,7 @@ export class Database {
 
   /** @internal the first row of an unconverted result as an object, converting only its values. */
   firstObject(r: RawResult, options?: CallOptions): Record<string, SqlValue> | undefined {
-    if (r.rows.length === 0) return undefined;
-    const mode = this.intMode(options);
-    const row = r.rows[0]!;
-    const o: Record<string, SqlValue> = {};
-    for (let i = 0; i < r.columns.length; i++) o[r.columns[i]!] = toSqlValue(row[i]!, mode);
-    return o;
+    return r.rows.length ? toObject(r.columns, r.rows[0]!, this.intMode(options)) : undefined;
   }
 
   /**
@@ -826,7 +820,7 @@ export class Database {
       refreshRetention: h.refreshRetention,
       lsnAtTimestamp: h.lsnAtTimestamp,
       triggers: this.triggerHost,
-      hashJoinRowsMax: this.options.hashJoinRowsMax ?? HASH_JOIN_ROWS_MAX,
+      hashJoinRowsMax: this.options.hashJoinRowsMax,
     };
     return { rows: [], outer: undefined, agg: undefined, run };
   }
@@ -1178,9 +1172,10 @@ async function removeDirectory(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true });
 }
 
-function toObject(columns: string[], row: SqlValue[]): Record<string, SqlValue> {
+/** A row as an object keyed by column name; with `mode`, engine values are converted as they go in. */
+function toObject(columns: string[], row: SqlValue[] | Value[], mode?: IntMode): Record<string, SqlValue> {
   const o: Record<string, SqlValue> = {};
-  for (let i = 0; i < columns.length; i++) o[columns[i]!] = row[i]!;
+  for (let i = 0; i < columns.length; i++) o[columns[i]!] = mode === undefined ? (row[i] as SqlValue) : toSqlValue(row[i] as Value, mode);
   return o;
 }
 

@@ -335,7 +335,7 @@ export class Txn {
         max = rowid;
       }
     }
-    if (o) for (const row of o.rows.values()) if (row && (max === null || (row[0] as number | bigint) > max)) max = row[0] as number | bigint;
+    if (o) max = largestPendingRowid(o, max);
     this.liveMax.set(def.id, max);
     return max;
   }
@@ -374,8 +374,7 @@ export class Txn {
 
   private async readMaxRowid(def: TableDef): Promise<number | bigint | null> {
     const o = this.overlays.get(def.id);
-    let best: number | bigint | null = null;
-    if (o) for (const row of o.rows.values()) if (row && (best === null || (row[0] as number | bigint) > best)) best = row[0] as number | bigint;
+    let best = o ? largestPendingRowid(o, null) : null;
     if (!this.isNew(def)) {
       // Committed keys this transaction replaced or deleted are decided by the overlay, counted
       // above; past them, the first committed key from the top is the committed maximum.
@@ -595,6 +594,13 @@ function overlayKeys(o: TableOverlay, r: KeyRange): string[] {
 }
 
 /** The overlay's record `[rowid, ...row]`, without the spread: one per written row. */
+/** The largest rowid among `from` and the rows the overlay holds (deleted rows aside). */
+function largestPendingRowid(o: TableOverlay, from: number | bigint | null): number | bigint | null {
+  let max = from;
+  for (const row of o.rows.values()) if (row && (max === null || (row[0] as number | bigint) > max)) max = row[0] as number | bigint;
+  return max;
+}
+
 function stored(rowid: number | bigint, row: Value[]): StoredRow {
   // Pushed, not preallocated: the array stays packed (holes slow every later read of it).
   const rec: StoredRow = [rowid];

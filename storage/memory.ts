@@ -98,3 +98,15 @@ export function lowerBound(keys: readonly string[], key: string): number {
   }
   return lo;
 }
+
+/** First index whose key is > key in a sorted array (in a B-tree branch: the child that holds key). */
+export function upperBound(keys: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! <= key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

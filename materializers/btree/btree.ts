@@ -42,7 +42,7 @@
 import { assert, DosqlError } from '../../base/errors.js';
 import { pack, unpack } from '../../base/codec.js';
 import type { Value } from '../../base/values.js';
-import { lowerBound } from '../../storage/memory.js';
+import { lowerBound, upperBound } from '../../storage/memory.js';
 import { keyPrefix, lowerBoundIn, upperBoundIn } from './search.js';
 import { STORE_ENTRY_BYTES_MAX } from '../../storage/types.js';
 import {
@@ -187,16 +187,22 @@ export class BTree {
   getCached(key: string): Value[] | undefined | typeof NOT_CACHED {
     this.checkLive();
     const prefix = keyPrefix(key);
-    let p = this.pages.peek(this.root) as Node | undefined;
-    for (let depth = 0; p !== undefined && p.kind === 'branch'; depth++) {
-      assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
-      p = this.pages.peek(p.children[upperBoundIn(p, key, prefix)]!) as Node | undefined;
-    }
+    const p = this.leafCached(key, prefix);
     if (p === undefined) return NOT_CACHED;
     const j = lowerBoundIn(p, key, prefix);
     if (j === p.keys.length || p.keys[j] !== key) return undefined;
     const v = p.vals[j]!;
     return Array.isArray(v) ? v : NOT_CACHED;
+  }
+
+  /** The leaf that holds `key` (`prefix` = keyPrefix(key)), or undefined when a page on the way is not in memory. */
+  private leafCached(key: string, prefix: number): LeafPage | undefined {
+    let p = this.pages.peek(this.root) as Node | undefined;
+    for (let depth = 0; p !== undefined && p.kind === 'branch'; depth++) {
+      assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
+      p = this.pages.peek(p.children[upperBoundIn(p, key, prefix)]!) as Node | undefined;
+    }
+    return p;
   }
 
   /** The last entry's value (undefined for an empty tree) without awaiting, or NOT_CACHED. */
@@ -224,11 +230,7 @@ export class BTree {
     // A leaf holds every key between its first and last, so a key in that span has its ceiling there.
     const prefix = keyPrefix(lo);
     if (leaf === undefined || !(leaf.keys.length > 0 && leaf.keys[0]! <= lo && lo <= leaf.keys[leaf.keys.length - 1]!)) {
-      let p = this.pages.peek(this.root) as Node | undefined;
-      for (let depth = 0; p !== undefined && p.kind === 'branch'; depth++) {
-        assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
-        p = this.pages.peek(p.children[upperBoundIn(p, lo, prefix)]!) as Node | undefined;
-      }
+      const p = this.leafCached(lo, prefix);
       if (p === undefined) return NOT_CACHED;
       leaf = p;
       this.readLeaf = p;
@@ -880,18 +882,6 @@ export class BTree {
   }
 }
 
-
-/** First index whose key is > key (in a branch: the child that holds key). */
-function upperBound(keys: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid]! <= key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** The index s in [1, n-1] that splits leaf entries into two runs of the most equal bytes. */
 function balancedLeafSplit(keys: readonly string[], vals: readonly LeafValue[]): number {

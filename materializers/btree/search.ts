@@ -11,6 +11,7 @@
  * prefix(a) < prefix(b), and equal prefixes mean equal first chars. Keys with a char above 255 in
  * those positions (text with non-Latin-1 chars) have no prefix: such a page is searched by string.
  */
+import { lowerBound, upperBound } from '../../storage/memory.js';
 import type { BranchPage, LeafPage } from './page-store.js';
 
 /** Chars in a prefix: 257^6 < 2^53, so every prefix is an exact double. */
@@ -54,16 +55,9 @@ function prefixesOf(p: LeafPage | BranchPage): Float64Array | undefined {
 export function upperBoundIn(p: LeafPage | BranchPage, key: string, prefix: number): number {
   const keys = p.keys;
   const pre = prefix === NO_PREFIX ? undefined : prefixesOf(p);
+  if (pre === undefined) return upperBound(keys, key);
   let lo = 0;
   let hi = keys.length;
-  if (pre === undefined) {
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (keys[mid]! <= key) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     const x = pre[mid]!;
@@ -77,16 +71,9 @@ export function upperBoundIn(p: LeafPage | BranchPage, key: string, prefix: numb
 export function lowerBoundIn(p: LeafPage | BranchPage, key: string, prefix: number): number {
   const keys = p.keys;
   const pre = prefix === NO_PREFIX ? undefined : prefixesOf(p);
+  if (pre === undefined) return lowerBound(keys, key);
   let lo = 0;
   let hi = keys.length;
-  if (pre === undefined) {
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (keys[mid]! < key) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     const x = pre[mid]!;
