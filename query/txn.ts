@@ -7,6 +7,10 @@
  * through the same `apply` path that recovery uses, so incremental upkeep and replay cannot drift.
  * Until then the overlay answers this transaction's reads: per table, a map from row key to the
  * stored record or a tombstone, and per UNIQUE constraint a map from constrained values to rowid.
+ * Rows inserted in ascending key order above every key the table's overlay already holds (a bulk
+ * load) go to an append-only run beside the map instead: two arrays grown by push, searched by
+ * bisection, with one undo record per statement rather than a map entry and an undo record per
+ * row. The map shadows the run: a later write of a key in the run goes to the map.
  *
  * Statement atomicity: each statement opens a mark; an error rolls the overlay, the change list and
  * the pending catalog back to the mark, so a failing statement leaves nothing half-applied. The
@@ -29,6 +33,7 @@ import type { Value } from '../base/values.js';
 import type { Change, TableDef } from '../log/types.js';
 import { NOT_CACHED } from '../materializers/btree/index.js';
 import { rowKey, uniqueKey, type TableStore } from '../materializers/tables.js';
+import { lowerBound } from '../storage/memory.js';
 
 /** Pending rows of a table `knownMaxRowid` still looks through to learn its largest rowid. */
 const LEARN_MAX_OVERLAY_ROWS_MAX = 64;
@@ -49,8 +54,16 @@ export function columnsOf(def: TableDef, rec: StoredRow): Value[] {
 
 interface TableOverlay {
   table: number;
-  /** Row key -> stored row, or null for a row deleted by this transaction. */
+  /** Row key -> stored row, or null for a row deleted by this transaction. Shadows the run. */
   rows: Map<string, StoredRow | null>;
+  /** Largest key ever set in `rows` (kept over rollbacks: only ever too large), or undefined. */
+  rowsKeyMax: string | undefined;
+  /** The append-only run (see the module header): ascending keys, each above `rowsKeyMax`. */
+  runKeys: string[];
+  /** Stored rows of `runKeys`, same order. */
+  runRows: StoredRow[];
+  /** `Txn.markSeq` when the run's length and `maxRowid` were last saved for undo. */
+  savedAt: number;
   /** Per UNIQUE constraint: constrained-values key -> rowid, or null when freed. */
   uniques: Array<Map<string, number | bigint | null>>;
   maxRowid: number | bigint;
@@ -61,7 +74,7 @@ interface TableOverlay {
 type Undo =
   | { kind: 'row'; overlay: TableOverlay; key: string; prev: StoredRow | null | undefined }
   | { kind: 'unique'; map: Map<string, number | bigint | null>; key: string; prev: number | bigint | null | undefined }
-  | { kind: 'maxRowid'; overlay: TableOverlay; prev: number | bigint }
+  | { kind: 'run'; overlay: TableOverlay; length: number; maxRowid: number | bigint }
   | { kind: 'create'; name: string }
   | { kind: 'drop'; def: TableDef }
   | { kind: 'alter'; id: number; prev: TableDef | undefined }
@@ -99,6 +112,11 @@ export class Txn {
   private readonly readRanges: ReadRange[] = [];
   /** Per table id: the largest rowid of a live row as this transaction sees it, null when none. */
   private readonly liveMax = new Map<number, number | bigint | null>();
+  /**
+   * Moves at every mark, release and rollback: an overlay whose `savedAt` is behind it saves its
+   * run length and maxRowid (one undo record) before its next change.
+   */
+  private markSeq = 0;
 
   constructor(
     private readonly tables: TableStore,
@@ -133,6 +151,7 @@ export class Txn {
     const writes: string[] = [];
     for (const [table, o] of this.overlays) {
       for (const key of o.rows.keys()) writes.push(`${table}:${key}`);
+      for (const key of o.runKeys) if (!o.rows.has(key)) writes.push(`${table}:${key}`);
       o.uniques.forEach((m, i) => {
         for (const key of m.keys()) writes.push(`${table}#${i}:${key}`);
       });
@@ -160,6 +179,7 @@ export class Txn {
   }
 
   mark(): TxnMark {
+    this.markSeq++;
     return { undo: this.undo.length, changes: this.changes.length };
   }
 
@@ -170,11 +190,13 @@ export class Txn {
    */
   release(mark: TxnMark): void {
     this.undo.length = mark.undo;
+    this.markSeq++;
   }
 
   rollbackTo(mark: TxnMark): void {
     while (this.undo.length > mark.undo) this.revert(this.undo.pop()!);
     this.changes.length = mark.changes;
+    this.markSeq++;
   }
 
   // --- schema -----------------------------------------------------------------------------------
@@ -265,7 +287,7 @@ export class Txn {
   getRow(def: TableDef, key: string): StoredRow | undefined | Promise<StoredRow | undefined> {
     const o = this.overlays.get(def.id);
     if (o !== undefined) {
-      const hit = o.rows.get(key);
+      const hit = overlayRow(o, key);
       if (hit !== undefined) return hit ?? undefined;
     }
     if (this.isNew(def)) return undefined;
@@ -287,7 +309,7 @@ export class Txn {
   getRowCached(def: TableDef, key: string): StoredRow | undefined | typeof NOT_CACHED {
     const o = this.overlays.get(def.id);
     if (o !== undefined) {
-      const hit = o.rows.get(key);
+      const hit = overlayRow(o, key);
       if (hit !== undefined) return hit ?? undefined;
     }
     if (this.isNew(def)) return undefined;
@@ -324,14 +346,14 @@ export class Txn {
    */
   private learnMaxRowidCached(def: TableDef): number | bigint | null | undefined {
     const o = this.overlays.get(def.id);
-    if (o !== undefined && o.rows.size > LEARN_MAX_OVERLAY_ROWS_MAX) return undefined;
+    if (o !== undefined && overlaySize(o) > LEARN_MAX_OVERLAY_ROWS_MAX) return undefined;
     let max: number | bigint | null = null;
     if (!this.isNew(def)) {
       const last = this.tables.table(def.id).rows.lastCached();
       if (last === NOT_CACHED) return undefined;
       if (last !== undefined) {
         const rowid = last[0] as number | bigint;
-        if (o?.rows.has(rowKey(def, rowid, last))) return undefined; // deleted or replaced here
+        if (o !== undefined && overlayRow(o, rowKey(def, rowid, last)) !== undefined) return undefined; // deleted or replaced here
         max = rowid;
       }
     }
@@ -378,10 +400,10 @@ export class Txn {
     if (!this.isNew(def)) {
       // Committed keys this transaction replaced or deleted are decided by the overlay, counted
       // above; past them, the first committed key from the top is the committed maximum.
-      const skipMax = o ? o.rows.size : 0;
+      const skipMax = o ? overlaySize(o) : 0;
       let skipped = 0;
       for await (const [key, rec] of this.tables.table(def.id).rows.scan({ reverse: true })) {
-        if (o?.rows.has(key)) {
+        if (o !== undefined && overlayRow(o, key) !== undefined) {
           assert(++skipped <= skipMax, 'reverse scan skipped more keys than the overlay holds');
           continue;
         }
@@ -402,13 +424,13 @@ export class Txn {
       : this.snapshot !== undefined
         ? this.tables.scanAsOfEntries(def, range, this.snapshot)
         : this.tables.table(def.id).rows.scan(range);
-    if (!o || o.rows.size === 0) {
+    if (!o || overlaySize(o) === 0) {
       for await (const [, row] of base) yield row;
       return;
     }
     // The overlay is snapshotted so that writes made while the scan runs (UPDATE) do not disturb it.
     const keys = overlayKeys(o, range);
-    const rows = keys.map((k) => o.rows.get(k)!);
+    const rows = keys.map((k) => overlayRow(o, k)!);
     let i = 0;
     for await (const [key, row] of base) {
       while (i < keys.length && keys[i]! < key) {
@@ -432,7 +454,7 @@ export class Txn {
    */
   async *scanChunks(def: TableDef, range: KeyRange = {}): AsyncGenerator<StoredRow[]> {
     const o = this.overlays.get(def.id);
-    if (this.snapshot === undefined && !this.isNew(def) && (!o || o.rows.size === 0)) {
+    if (this.snapshot === undefined && !this.isNew(def) && (!o || overlaySize(o) === 0)) {
       for await (const chunk of this.tables.table(def.id).rows.scanChunks(range)) yield chunk.rows;
       return;
     }
@@ -455,7 +477,7 @@ export class Txn {
       if (k !== undefined) this.setUnique(o.uniques[i]!, k, rowid);
     }
     if (rowid > o.maxRowid) {
-      this.undo.push({ kind: 'maxRowid', overlay: o, prev: o.maxRowid });
+      this.save(o);
       o.maxRowid = rowid;
     }
     const live = this.liveMax.get(def.id);
@@ -499,6 +521,10 @@ export class Txn {
       o = {
         table: def.id,
         rows: new Map(),
+        rowsKeyMax: undefined,
+        runKeys: [],
+        runRows: [],
+        savedAt: -1,
         uniques: def.uniques.map(() => new Map()),
         maxRowid: this.isNew(def) ? 0 : this.tables.table(def.id).maxRowid,
       };
@@ -508,10 +534,25 @@ export class Txn {
   }
 
   private setRow(o: TableOverlay, key: string, row: StoredRow | null): void {
+    const n = o.runKeys.length;
+    if (row !== null && (n === 0 || key > o.runKeys[n - 1]!) && (o.rowsKeyMax === undefined || key > o.rowsKeyMax)) {
+      this.save(o);
+      o.runKeys.push(key);
+      o.runRows.push(row);
+      return;
+    }
     const prev = o.rows.get(key);
     if (prev === undefined) o.sorted = undefined;
     this.undo.push({ kind: 'row', overlay: o, key, prev });
     o.rows.set(key, row);
+    if (o.rowsKeyMax === undefined || key > o.rowsKeyMax) o.rowsKeyMax = key;
+  }
+
+  /** Saves the run length and maxRowid of `o` once per mark, before they change. */
+  private save(o: TableOverlay): void {
+    if (o.savedAt === this.markSeq) return;
+    o.savedAt = this.markSeq;
+    this.undo.push({ kind: 'run', overlay: o, length: o.runKeys.length, maxRowid: o.maxRowid });
   }
 
   private setUnique(map: Map<string, number | bigint | null>, key: string, rowid: number | bigint | null): void {
@@ -532,8 +573,11 @@ export class Txn {
         if (u.prev === undefined) u.map.delete(u.key);
         else u.map.set(u.key, u.prev);
         return;
-      case 'maxRowid':
-        u.overlay.maxRowid = u.prev;
+      case 'run':
+        this.liveMax.delete(u.overlay.table);
+        u.overlay.runKeys.length = u.length;
+        u.overlay.runRows.length = u.length;
+        u.overlay.maxRowid = u.maxRowid;
         return;
       case 'alter':
         if (u.prev) this.altered.set(u.id, u.prev);
@@ -584,20 +628,60 @@ export interface KeyRange {
   hiInclusive?: boolean;
 }
 
-function overlayKeys(o: TableOverlay, r: KeyRange): string[] {
-  if (!o.sorted) o.sorted = [...o.rows.keys()].sort();
-  return o.sorted.filter(
-    (k) =>
-      (r.lo === undefined || (r.loInclusive === false ? k > r.lo : k >= r.lo)) &&
-      (r.hi === undefined || (r.hiInclusive === false ? k < r.hi : k <= r.hi)),
-  );
+/** The overlay's entry for `key`: a stored row, null (deleted here) or undefined (untouched). */
+function overlayRow(o: TableOverlay, key: string): StoredRow | null | undefined {
+  const hit = o.rows.get(key);
+  if (hit !== undefined) return hit;
+  const keys = o.runKeys;
+  const n = keys.length;
+  if (n === 0 || key < keys[0]! || key > keys[n - 1]!) return undefined;
+  const i = lowerBound(keys, key);
+  return keys[i] === key ? o.runRows[i] : undefined;
 }
 
-/** The overlay's record `[rowid, ...row]`, without the spread: one per written row. */
+/** Entries in the overlay, counting a key in both the map and the run twice (an upper bound). */
+function overlaySize(o: TableOverlay): number {
+  return o.rows.size + o.runKeys.length;
+}
+
+/** The overlay's keys within `r`, ascending and distinct: the map's merged with the run's. */
+function overlayKeys(o: TableOverlay, r: KeyRange): string[] {
+  if (!o.sorted) o.sorted = [...o.rows.keys()].sort();
+  const inRange = (k: string): boolean =>
+    (r.lo === undefined || (r.loInclusive === false ? k > r.lo : k >= r.lo)) &&
+    (r.hi === undefined || (r.hiInclusive === false ? k < r.hi : k <= r.hi));
+  const mapped = o.sorted.filter(inRange);
+  if (o.runKeys.length === 0) return mapped;
+  const lo = r.lo === undefined ? 0 : lowerBound(o.runKeys, r.lo);
+  const run: string[] = [];
+  for (let i = lo; i < o.runKeys.length && inRange(o.runKeys[i]!); i++) run.push(o.runKeys[i]!);
+  if (mapped.length === 0) return run;
+  return mergeDistinct(mapped, run);
+}
+
+function mergeDistinct(a: string[], b: string[]): string[] {
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i]! < b[j]!)) out.push(a[i++]!);
+    else if (i >= a.length || b[j]! < a[i]!) out.push(b[j++]!);
+    else {
+      out.push(a[i++]!);
+      j++;
+    }
+  }
+  return out;
+}
+
 /** The largest rowid among `from` and the rows the overlay holds (deleted rows aside). */
 function largestPendingRowid(o: TableOverlay, from: number | bigint | null): number | bigint | null {
   let max = from;
-  for (const row of o.rows.values()) if (row && (max === null || (row[0] as number | bigint) > max)) max = row[0] as number | bigint;
+  const consider = (row: StoredRow | null): void => {
+    if (row && (max === null || (row[0] as number | bigint) > max)) max = row[0] as number | bigint;
+  };
+  for (const row of o.rows.values()) consider(row);
+  for (let i = 0; i < o.runKeys.length; i++) if (!o.rows.has(o.runKeys[i]!)) consider(o.runRows[i]!);
   return max;
 }
 

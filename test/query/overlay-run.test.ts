@@ -1,0 +1,129 @@
+/**
+ * A transaction keeps rows inserted in ascending key order in an append-only run beside its
+ * overlay map (query/txn.ts). Reads, later writes of the same keys, failed statements and
+ * savepoints must see one overlay: random transactions here mix ascending inserts with writes that
+ * land in the map, under savepoints, and every read and the final table must equal SQLite's.
+ */
+import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Database, type PreparedStatement } from '../../index.js';
+import { rng, type Rng } from '../support/random.js';
+
+const TABLES = {
+  rowid: 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)',
+  clustered: 'CREATE TABLE t (id TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID',
+  unique: 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)',
+};
+const COMMITTED_ROWS = 30;
+const STEPS = 300;
+
+type Step = [sql: string, params: unknown[]];
+
+const opened: Database[] = [];
+afterEach(async () => {
+  for (const db of opened.splice(0)) await db.close();
+});
+
+/** Keys as the table stores them: numbers, or zero-padded text so text order is number order. */
+function keyOf(table: keyof typeof TABLES, n: number): number | string {
+  return table === 'clustered' ? `k${String(n).padStart(6, '0')}` : n;
+}
+
+/** Mostly ascending inserts past the largest key so far, with the writes that break the run. */
+function randomStep(r: Rng, table: keyof typeof TABLES, top: { n: number }): Step {
+  const any = (): number | string => keyOf(table, 1 + r.int(top.n + 5));
+  const roll = r.int(100);
+  if (roll < 45) return ['INSERT INTO t VALUES (?, ?)', [keyOf(table, ++top.n), `v${r.int(50)}`]];
+  if (roll < 52) return ['INSERT INTO t VALUES (?, ?)', [any(), `v${r.int(50)}`]];
+  if (roll < 55 && table !== 'clustered') return ['INSERT INTO t (v) VALUES (?)', [`w${r.int(1000)}`]];
+  if (roll < 60) return ['INSERT INTO t VALUES (?, ?), (?, ?)', [keyOf(table, top.n + 1), 'a', any(), 'b']];
+  if (roll < 67) return ['UPDATE t SET v = ? WHERE id = ?', [`u${r.int(50)}`, any()]];
+  if (roll < 71) return ['UPDATE t SET id = ? WHERE id = ?', [any(), any()]];
+  if (roll < 77) return ['DELETE FROM t WHERE id = ?', [any()]];
+  if (roll < 80) return ['SAVEPOINT s', []];
+  if (roll < 83) return ['ROLLBACK TO s', []];
+  if (roll < 85) return ['RELEASE s', []];
+  if (roll < 90) return ['SELECT * FROM t WHERE id >= ? ORDER BY id', [any()]];
+  if (roll < 94) return ['SELECT * FROM t WHERE id = ?', [any()]];
+  if (roll < 97) return ['SELECT count(*), max(id) FROM t', []];
+  return ['SELECT * FROM t ORDER BY id DESC LIMIT 5', []];
+}
+
+/** Each step's rows, or whether it failed (the messages of the two engines differ). */
+async function playDosql(db: Database, steps: Step[]): Promise<unknown[]> {
+  const prepared = new Map<string, PreparedStatement>();
+  const out: unknown[] = [];
+  for (const [sql, params] of steps) {
+    let st = prepared.get(sql);
+    if (!st) prepared.set(sql, (st = db.prepare(sql)));
+    try {
+      if (sql.startsWith('SELECT')) out.push((await db.query(sql, params as never)).rows);
+      else out.push((await st.run(params as never)).rowsAffected);
+    } catch {
+      out.push('error');
+    }
+  }
+  return out;
+}
+
+function playSqlite(ref: BetterSqlite3.Database, steps: Step[]): unknown[] {
+  return steps.map(([sql, params]) => {
+    try {
+      const st = ref.prepare(sql);
+      return sql.startsWith('SELECT') ? st.raw().all(...params) : st.run(...params).changes;
+    } catch {
+      return 'error';
+    }
+  });
+}
+
+async function agree(table: keyof typeof TABLES, seed: number, end: 'COMMIT' | 'ROLLBACK'): Promise<void> {
+  const r = rng(seed);
+  const db = await Database.open();
+  opened.push(db);
+  const ref = new BetterSqlite3(':memory:');
+  const top = { n: 0 };
+  const setup: Step[] = [];
+  for (let i = 0; i < COMMITTED_ROWS; i++) setup.push(['INSERT INTO t VALUES (?, ?)', [keyOf(table, ++top.n), `c${i}`]]);
+  const steps: Step[] = [['BEGIN', []]];
+  for (let i = 0; i < STEPS; i++) steps.push(randomStep(r, table, top));
+  steps.push([end, []], ['SELECT * FROM t ORDER BY id', []]);
+  try {
+    for (const [sql] of [[TABLES[table]]]) {
+      await db.exec(sql!);
+      ref.exec(sql!);
+    }
+    expect(await playDosql(db, setup)).toEqual(playSqlite(ref, setup));
+    const got = await playDosql(db, steps);
+    const want = playSqlite(ref, steps);
+    for (let i = 0; i < steps.length; i++) expect({ step: i, sql: steps[i], got: got[i] }).toEqual({ step: i, sql: steps[i], got: want[i] });
+  } finally {
+    ref.close();
+  }
+}
+
+describe('the overlay run beside the overlay map', () => {
+  for (const table of Object.keys(TABLES) as Array<keyof typeof TABLES>) {
+    it(`random transactions on a ${table} table read and commit what SQLite does`, async () => {
+      for (let seed = 1; seed <= 4; seed++) await agree(table, seed, 'COMMIT');
+    });
+    it(`random transactions on a ${table} table roll back to the committed rows`, async () => {
+      await agree(table, 11, 'ROLLBACK');
+    });
+  }
+
+  it('a failed multi-row insert takes back the rows it appended', async () => {
+    const db = await Database.open();
+    opened.push(db);
+    await db.exec(TABLES.rowid);
+    await db.exec('BEGIN');
+    const ins = db.prepare('INSERT INTO t VALUES (?, ?)');
+    for (let i = 1; i <= 100; i++) await ins.run([i, `v${i}`]);
+    await expect(db.exec('INSERT INTO t VALUES (101, 1), (102, 2), (50, 3)')).rejects.toMatchObject({ code: 'CONSTRAINT_UNIQUE' });
+    // The rows 101 and 102 were appended before the conflict: the statement took them back.
+    expect((await db.query('SELECT count(*), max(id) FROM t')).rows).toEqual([[100, 100]]);
+    await ins.run([null, 'auto']);
+    await db.exec('COMMIT');
+    expect((await db.query('SELECT id, v FROM t WHERE id > 99 ORDER BY id')).rows).toEqual([[100, 'v100'], [101, 'auto']]);
+  });
+});
