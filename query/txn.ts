@@ -8,9 +8,9 @@
  * Until then the overlay answers this transaction's reads: per table, a map from row key to the
  * stored record or a tombstone, and per UNIQUE constraint a map from constrained values to rowid.
  * Rows inserted in ascending key order above every key the table's overlay already holds (a bulk
- * load) go to an append-only run beside the map instead: two arrays grown by push, searched by
- * bisection, with one undo record per statement rather than a map entry and an undo record per
- * row. The map shadows the run: a later write of a key in the run goes to the map.
+ * load) go to an append-only run beside the map instead (query/overlay-run.ts), with one undo
+ * record per statement rather than a map entry and an undo record per row. The map shadows the
+ * run: a later write of a key in the run goes to the map.
  *
  * Statement atomicity: each statement opens a mark; an error rolls the overlay, the change list and
  * the pending catalog back to the mark, so a failing statement leaves nothing half-applied. The
@@ -31,9 +31,9 @@
 import { DosqlError, assert } from '../base/errors.js';
 import type { Value } from '../base/values.js';
 import type { Change, TableDef } from '../log/types.js';
-import { NOT_CACHED } from '../materializers/btree/index.js';
+import { NOT_CACHED, encodeRowidKey } from '../materializers/btree/index.js';
 import { rowKey, uniqueKey, type TableStore } from '../materializers/tables.js';
-import { lowerBound } from '../storage/memory.js';
+import { AppendRun, stored } from './overlay-run.js';
 
 /** Pending rows of a table `knownMaxRowid` still looks through to learn its largest rowid. */
 const LEARN_MAX_OVERLAY_ROWS_MAX = 64;
@@ -59,9 +59,7 @@ interface TableOverlay {
   /** Largest key ever set in `rows` (kept over rollbacks: only ever too large), or undefined. */
   rowsKeyMax: string | undefined;
   /** The append-only run (see the module header): ascending keys, each above `rowsKeyMax`. */
-  runKeys: string[];
-  /** Stored rows of `runKeys`, same order. */
-  runRows: StoredRow[];
+  run: AppendRun;
   /** `Txn.markSeq` when the run's length and `maxRowid` were last saved for undo. */
   savedAt: number;
   /** Per UNIQUE constraint: constrained-values key -> rowid, or null when freed. */
@@ -151,7 +149,10 @@ export class Txn {
     const writes: string[] = [];
     for (const [table, o] of this.overlays) {
       for (const key of o.rows.keys()) writes.push(`${table}:${key}`);
-      for (const key of o.runKeys) if (!o.rows.has(key)) writes.push(`${table}:${key}`);
+      for (let i = 0; i < o.run.length; i++) {
+        const key = o.run.keyAt(i);
+        if (!o.rows.has(key)) writes.push(`${table}:${key}`);
+      }
       o.uniques.forEach((m, i) => {
         for (const key of m.keys()) writes.push(`${table}#${i}:${key}`);
       });
@@ -189,7 +190,8 @@ export class Txn {
    * memory to the rows themselves.
    */
   release(mark: TxnMark): void {
-    this.undo.length = mark.undo;
+    // Setting an array's length is a runtime call even when it does not change it.
+    if (this.undo.length > mark.undo) this.undo.length = mark.undo;
     this.markSeq++;
   }
 
@@ -429,8 +431,7 @@ export class Txn {
       return;
     }
     // The overlay is snapshotted so that writes made while the scan runs (UPDATE) do not disturb it.
-    const keys = overlayKeys(o, range);
-    const rows = keys.map((k) => overlayRow(o, k)!);
+    const { keys, rows } = overlayEntries(o, range);
     let i = 0;
     for await (const [key, row] of base) {
       while (i < keys.length && keys[i]! < key) {
@@ -471,7 +472,7 @@ export class Txn {
 
   insertRow(def: TableDef, rowid: number | bigint, row: Value[]): void {
     const o = this.overlay(def);
-    this.setRow(o, rowKey(def, rowid, row), stored(rowid, row));
+    this.putRow(o, def, rowid, row);
     for (let i = 0; i < def.uniques.length; i++) {
       const k = uniqueKey(def, i, row);
       if (k !== undefined) this.setUnique(o.uniques[i]!, k, rowid);
@@ -495,7 +496,7 @@ export class Txn {
   updateRow(def: TableDef, rowid: number | bigint, before: Value[], row: Value[]): void {
     const o = this.overlay(def);
     this.removeRow(def, o, rowid, before);
-    this.setRow(o, rowKey(def, rowid, row), stored(rowid, row));
+    this.putRow(o, def, rowid, row);
     for (let i = 0; i < def.uniques.length; i++) {
       const k = uniqueKey(def, i, row);
       if (k !== undefined) this.setUnique(o.uniques[i]!, k, rowid);
@@ -522,8 +523,7 @@ export class Txn {
         table: def.id,
         rows: new Map(),
         rowsKeyMax: undefined,
-        runKeys: [],
-        runRows: [],
+        run: new AppendRun(def.primaryKey.length === 0),
         savedAt: -1,
         uniques: def.uniques.map(() => new Map()),
         maxRowid: this.isNew(def) ? 0 : this.tables.table(def.id).maxRowid,
@@ -533,14 +533,19 @@ export class Txn {
     return o;
   }
 
-  private setRow(o: TableOverlay, key: string, row: StoredRow | null): void {
-    const n = o.runKeys.length;
-    if (row !== null && (n === 0 || key > o.runKeys[n - 1]!) && (o.rowsKeyMax === undefined || key > o.rowsKeyMax)) {
+  /** Writes a row: appended to the run when its key is above every key of the overlay. */
+  private putRow(o: TableOverlay, def: TableDef, rowid: number | bigint, row: Value[]): void {
+    const run = o.run;
+    const key = run.byRowid ? undefined : rowKey(def, rowid, row);
+    if (run.follows(rowid, key) && (o.rowsKeyMax === undefined || (key ?? encodeRowidKey(rowid)) > o.rowsKeyMax)) {
       this.save(o);
-      o.runKeys.push(key);
-      o.runRows.push(row);
+      run.push(rowid, row, key);
       return;
     }
+    this.setRow(o, key ?? rowKey(def, rowid, row), stored(rowid, row));
+  }
+
+  private setRow(o: TableOverlay, key: string, row: StoredRow | null): void {
     const prev = o.rows.get(key);
     if (prev === undefined) o.sorted = undefined;
     this.undo.push({ kind: 'row', overlay: o, key, prev });
@@ -552,7 +557,7 @@ export class Txn {
   private save(o: TableOverlay): void {
     if (o.savedAt === this.markSeq) return;
     o.savedAt = this.markSeq;
-    this.undo.push({ kind: 'run', overlay: o, length: o.runKeys.length, maxRowid: o.maxRowid });
+    this.undo.push({ kind: 'run', overlay: o, length: o.run.length, maxRowid: o.maxRowid });
   }
 
   private setUnique(map: Map<string, number | bigint | null>, key: string, rowid: number | bigint | null): void {
@@ -575,8 +580,7 @@ export class Txn {
         return;
       case 'run':
         this.liveMax.delete(u.overlay.table);
-        u.overlay.runKeys.length = u.length;
-        u.overlay.runRows.length = u.length;
+        u.overlay.run.truncate(u.length);
         u.overlay.maxRowid = u.maxRowid;
         return;
       case 'alter':
@@ -632,64 +636,65 @@ export interface KeyRange {
 function overlayRow(o: TableOverlay, key: string): StoredRow | null | undefined {
   const hit = o.rows.get(key);
   if (hit !== undefined) return hit;
-  const keys = o.runKeys;
-  const n = keys.length;
-  if (n === 0 || key < keys[0]! || key > keys[n - 1]!) return undefined;
-  const i = lowerBound(keys, key);
-  return keys[i] === key ? o.runRows[i] : undefined;
+  const i = o.run.indexOf(key);
+  return i < 0 ? undefined : o.run.recordAt(i);
 }
 
 /** Entries in the overlay, counting a key in both the map and the run twice (an upper bound). */
 function overlaySize(o: TableOverlay): number {
-  return o.rows.size + o.runKeys.length;
+  return o.rows.size + o.run.length;
 }
 
-/** The overlay's keys within `r`, ascending and distinct: the map's merged with the run's. */
-function overlayKeys(o: TableOverlay, r: KeyRange): string[] {
+/**
+ * The overlay's keys within `r`, ascending and distinct, with their entries: the map's merged with
+ * the run's, the map's entry winning for a key in both.
+ */
+function overlayEntries(o: TableOverlay, r: KeyRange): { keys: string[]; rows: Array<StoredRow | null> } {
   if (!o.sorted) o.sorted = [...o.rows.keys()].sort();
   const inRange = (k: string): boolean =>
     (r.lo === undefined || (r.loInclusive === false ? k > r.lo : k >= r.lo)) &&
     (r.hi === undefined || (r.hiInclusive === false ? k < r.hi : k <= r.hi));
   const mapped = o.sorted.filter(inRange);
-  if (o.runKeys.length === 0) return mapped;
-  const lo = r.lo === undefined ? 0 : lowerBound(o.runKeys, r.lo);
-  const run: string[] = [];
-  for (let i = lo; i < o.runKeys.length && inRange(o.runKeys[i]!); i++) run.push(o.runKeys[i]!);
-  if (mapped.length === 0) return run;
-  return mergeDistinct(mapped, run);
-}
-
-function mergeDistinct(a: string[], b: string[]): string[] {
-  const out: string[] = [];
+  const keys: string[] = [];
+  const rows: Array<StoredRow | null> = [];
+  const run = o.run;
+  let j = r.lo === undefined ? 0 : run.lowerBound(r.lo, r.loInclusive === false);
+  let runKey = j < run.length ? run.keyAt(j) : undefined;
   let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    if (j >= b.length || (i < a.length && a[i]! < b[j]!)) out.push(a[i++]!);
-    else if (i >= a.length || b[j]! < a[i]!) out.push(b[j++]!);
-    else {
-      out.push(a[i++]!);
-      j++;
+  for (;;) {
+    if (runKey !== undefined && !inRange(runKey)) runKey = undefined;
+    const mapKey = i < mapped.length ? mapped[i] : undefined;
+    if (mapKey === undefined && runKey === undefined) break;
+    if (runKey === undefined || (mapKey !== undefined && mapKey <= runKey)) {
+      keys.push(mapKey!);
+      rows.push(o.rows.get(mapKey!)!);
+      i++;
+      if (mapKey !== runKey) continue;
+    } else {
+      keys.push(runKey);
+      rows.push(run.recordAt(j));
     }
+    j++;
+    runKey = j < run.length ? run.keyAt(j) : undefined;
   }
-  return out;
+  return { keys, rows };
 }
 
 /** The largest rowid among `from` and the rows the overlay holds (deleted rows aside). */
 function largestPendingRowid(o: TableOverlay, from: number | bigint | null): number | bigint | null {
   let max = from;
-  const consider = (row: StoredRow | null): void => {
-    if (row && (max === null || (row[0] as number | bigint) > max)) max = row[0] as number | bigint;
+  const consider = (rowid: number | bigint): void => {
+    if (max === null || rowid > max) max = rowid;
   };
-  for (const row of o.rows.values()) consider(row);
-  for (let i = 0; i < o.runKeys.length; i++) if (!o.rows.has(o.runKeys[i]!)) consider(o.runRows[i]!);
+  for (const row of o.rows.values()) if (row) consider(row[0] as number | bigint);
+  // By rowid, the run ascends: its largest row the map does not shadow is the first from the end.
+  const run = o.run;
+  for (let i = run.length - 1; i >= 0; i--) {
+    if (o.rows.has(run.keyAt(i))) continue;
+    consider(run.rowidAt(i));
+    if (run.byRowid) break;
+  }
   return max;
-}
-
-function stored(rowid: number | bigint, row: Value[]): StoredRow {
-  // Pushed, not preallocated: the array stays packed (holes slow every later read of it).
-  const rec: StoredRow = [rowid];
-  for (let i = 0; i < row.length; i++) rec.push(row[i]!);
-  return rec;
 }
 
 async function* emptyScan(): AsyncGenerator<[string, Value[]]> {}
