@@ -21,6 +21,16 @@ export class Fifo<T> {
     this.items.push(item);
   }
 
+  /** The oldest item, left in place; undefined when empty. */
+  peek(): T | undefined {
+    return this.head === this.items.length ? undefined : this.items[this.head];
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+
   /** The oldest item, removed; undefined when empty. */
   shift(): T | undefined {
     if (this.head === this.items.length) return undefined;

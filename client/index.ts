@@ -58,6 +58,7 @@ import type {
   WireResult,
 } from '../base/api.js';
 import { DosqlError, ERROR_CODES, assert, type ErrorCode } from '../base/errors.js';
+import { Fifo } from '../base/fifo.js';
 import type { IntMode, SqlValue } from '../base/values.js';
 import { CLOSE_CODE_NORMAL, HttpBatchTransport, SocketTransport, detectPlatform, openSocket, type Platform } from './transport.js';
 
@@ -568,7 +569,7 @@ export const SUBSCRIPTION_QUEUE_BATCHES_MAX = 10_001;
  * `maxInFlight` unacknowledged events, so the queue here stays bounded.
  */
 export class RemoteSubscription implements AsyncIterableIterator<ChangeTransactionWire[]> {
-  private readonly queue: Array<WireResult<ChangeTransactionWire[]>> = [];
+  private readonly queue = new Fifo<WireResult<ChangeTransactionWire[]>>();
   private waiter: (() => void) | undefined;
   private starting: Promise<{ session: SocketSession; handle: RpcStub<SubscriptionRpc> }> | undefined;
   private failure: DosqlError | undefined;
@@ -657,7 +658,7 @@ export class RemoteSubscription implements AsyncIterableIterator<ChangeTransacti
 
   private finish(): void {
     this.ended = true;
-    this.queue.length = 0;
+    this.queue.clear();
     this.wake();
   }
 

@@ -26,6 +26,7 @@
  */
 import type { RpcTransport } from 'capnweb';
 import { DosqlError } from '../base/errors.js';
+import { Fifo } from '../base/fifo.js';
 
 /** The part of the WebSocket API (standard, `ws`, Workers) the transport uses. */
 export interface SocketLike {
@@ -48,7 +49,7 @@ export const CLOSE_CODE_NORMAL = 1000;
 export class SocketTransport implements RpcTransport {
   /** Set once the socket closed or failed: every later receive rejects with it. */
   failure: Error | undefined;
-  private readonly queue: string[] = [];
+  private readonly queue = new Fifo<string>();
   private waiter: { resolve: (m: string) => void; reject: (e: Error) => void } | undefined;
 
   constructor(

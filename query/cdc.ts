@@ -15,6 +15,7 @@
  */
 import type { ChangeBatchWire, ChangeEventWire, ChangeTransactionWire, DebeziumEventWire } from '../base/api.js';
 import { DosqlError } from '../base/errors.js';
+import { Fifo } from '../base/fifo.js';
 import { toSqlValue, type SqlValue, type Value } from '../base/values.js';
 import { hlcPhysicalMs } from '../log/hlc.js';
 import type { ChangeOperation, SlotRecord } from '../log/slots.js';
@@ -110,7 +111,7 @@ export const SUBSCRIPTION_BATCH_EVENTS_DEFAULT = 100;
  */
 export class Subscription implements AsyncIterableIterator<ChangeTransaction[]> {
   private delivered: bigint | undefined;
-  private readonly inFlight: Array<{ commitLsn: bigint; events: number }> = [];
+  private readonly inFlight = new Fifo<{ commitLsn: bigint; events: number }>();
   private inFlightEvents = 0;
   private ended = false;
   private ackWaiter: (() => void) | undefined;
@@ -156,7 +157,7 @@ export class Subscription implements AsyncIterableIterator<ChangeTransaction[]> 
   /** Acknowledge everything up to and including the commit at `lsn`. */
   async ack(lsn: bigint): Promise<void> {
     await this.source.ack(this.slot, lsn);
-    while (this.inFlight.length && this.inFlight[0]!.commitLsn <= lsn) this.inFlightEvents -= this.inFlight.shift()!.events;
+    while (this.inFlight.length && this.inFlight.peek()!.commitLsn <= lsn) this.inFlightEvents -= this.inFlight.shift()!.events;
     this.ackWaiter?.();
     this.ackWaiter = undefined;
   }

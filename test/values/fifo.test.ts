@@ -14,6 +14,7 @@ describe('Fifo', () => {
         q.push(next);
         reference.push(next++);
       } else {
+        expect(q.peek()).toBe(reference[0]);
         expect(q.shift()).toBe(reference.shift());
       }
       expect(q.length).toBe(reference.length);
@@ -21,5 +22,17 @@ describe('Fifo', () => {
     while (reference.length) expect(q.shift()).toBe(reference.shift());
     expect(q.shift()).toBeUndefined();
     expect(q.length).toBe(0);
+  });
+
+  it('is empty after clear, and keeps order after it', () => {
+    const q = new Fifo<number>();
+    for (let i = 0; i < 3000; i++) q.push(i);
+    for (let i = 0; i < 1500; i++) q.shift();
+    q.clear();
+    expect(q.length).toBe(0);
+    expect(q.peek()).toBeUndefined();
+    q.push(7);
+    q.push(8);
+    expect([q.shift(), q.shift(), q.shift()]).toEqual([7, 8, undefined]);
   });
 });
