@@ -1180,12 +1180,17 @@ function toObject(columns: string[], row: SqlValue[] | Value[], mode?: IntMode):
 }
 
 function bindParams(p: ParsedStatement, params: Params | undefined): Value[] {
-  const out: Value[] = new Array(p.parameterCount).fill(null);
-  if (params === undefined || params === null) return out;
+  const n = p.parameterCount;
+  // Pushed, not preallocated and filled: this runs once per call of every statement.
+  const out: Value[] = [];
   if (Array.isArray(params)) {
-    for (let i = 0; i < Math.min(params.length, out.length); i++) out[i] = bindParam(params[i], i + 1);
+    const given = Math.min(params.length, n);
+    for (let i = 0; i < given; i++) out.push(bindParam(params[i], i + 1));
+    for (let i = given; i < n; i++) out.push(null);
     return out;
   }
+  for (let i = 0; i < n; i++) out.push(null);
+  if (params === undefined || params === null) return out;
   if (typeof params !== 'object') throw new DosqlError('MISUSE', 'parameters must be an array or an object');
   const obj = params as Record<string, unknown>;
   for (const [name, index] of p.parameterNames) {

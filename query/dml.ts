@@ -529,7 +529,9 @@ async function insertOne(rc: RowContext, row: Value[], explicitRowid: Value, env
   if (def.rowidColumn >= 0) row[def.rowidColumn] = rowid;
   if (!(await checkRow(def, rc.checks, [rowid, ...row], run, action))) return undefined;
   const key = rowKey(def, rowid, row);
-  let existing = txn.getRow(def, key);
+  // As in insertOneSync: above the largest rowid the transaction sees, no row can hold it.
+  const max = txn.knownMaxRowid(def);
+  let existing = max !== undefined && (max === null || rowid > max) ? undefined : txn.getRow(def, key);
   if (existing instanceof Promise) existing = await existing;
   if (existing) {
     const pkCols = def.primaryKey.length ? def.primaryKey : [def.rowidColumn];
