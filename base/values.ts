@@ -41,6 +41,16 @@ export function int(x: bigint): number | bigint {
   return x >= -9007199254740991n && x <= 9007199254740991n ? Number(x) : x;
 }
 
+/**
+ * `n` NULLs in a packed array. `new Array(n).fill(null)` makes a holey one, and an array stays
+ * holey for good: every later read of a row that lives long (logged, stored) checks for holes.
+ */
+export function nullRow(n: number): Value[] {
+  const row: Value[] = [];
+  for (let i = 0; i < n; i++) row.push(null);
+  return row;
+}
+
 export function storageClass(v: Value): StorageClass {
   if (v === null) return 'null';
   switch (typeof v) {

@@ -42,7 +42,7 @@
  * `run` instead.
  */
 import { DosqlError, assert } from '../base/errors.js';
-import { INT64_MAX, int, isInteger, type Value } from '../base/values.js';
+import { INT64_MAX, int, isInteger, nullRow, type Value } from '../base/values.js';
 import type { TableDef } from '../log/types.js';
 import type { ConflictAction, CreateTableStmt, DeleteStmt, Expr, ForeignKeyClause, InsertStmt, ResultColumn, UpdateStmt, UpsertClause } from './ast.js';
 import { compileExpr, type Compiled, type SyncFn } from './expr.js';
@@ -432,7 +432,7 @@ export function compileInsert(stmt: InsertStmt, outerCx: PlanContext): DmlPlan {
       if (run.foreignKeys) return NEEDS_ASYNC;
       // The order of `run`: every value left to right, then the defaults, then the row's checks.
       // (targetRow, without its intermediate arrays: this runs once per row of a bulk insert.)
-      const row: Value[] = new Array(width).fill(null);
+      const row = nullRow(width);
       let explicitRowid: Value = null;
       for (let i = 0; i < fns.length; i++) {
         const v = fns[i]!(env);
@@ -452,7 +452,7 @@ export function compileInsert(stmt: InsertStmt, outerCx: PlanContext): DmlPlan {
 
 /** A row of the table from the values of the statement's target columns (all NULL at first). */
 function targetRow(def: TableDef, targets: number[], vals: Value[], isDefaultValues: boolean): { row: Value[]; explicitRowid: Value } {
-  const row: Value[] = new Array(def.columns.length).fill(null);
+  const row = nullRow(def.columns.length);
   let explicitRowid: Value = null;
   if (!isDefaultValues) {
     for (let i = 0; i < targets.length; i++) {
