@@ -216,49 +216,59 @@ export class TableStore implements Materializer {
 
   /** Rows of a key range as they were at `lsn`, in key order. */
   async *scanAsOf(def: TableDef, range: KeyRange, lsn: Lsn): AsyncGenerator<Value[]> {
-    for await (const [, rec] of this.scanAsOfEntries(def, range, lsn)) yield rec;
+    for await (const { rows } of this.scanAsOfChunks(def, range, lsn)) yield* rows;
+  }
+
+  /** `scanAsOf` with each row's key. */
+  async *scanAsOfEntries(def: TableDef, range: KeyRange, lsn: Lsn): AsyncGenerator<[string, Value[]]> {
+    for await (const { keys, rows } of this.scanAsOfChunks(def, range, lsn)) {
+      for (let i = 0; i < keys.length; i++) yield [keys[i]!, rows[i]!];
+    }
   }
 
   /**
-   * `scanAsOf` in chunks of rows: the current rows a leaf at a time (BTree.scanChunks), merged
-   * with the visible history versions, which never share a key with a visible current row (a
-   * current version visible at `lsn` means every older version ended by then).
+   * `scanAsOf` in chunks of rows with their keys: the current rows a leaf at a time
+   * (BTree.scanChunks), merged with the visible history versions, which never share a key with a
+   * visible current row (a current version visible at `lsn` means every older version ended by
+   * then). Chunks are never empty.
    */
-  async *scanAsOfChunks(def: TableDef, range: KeyRange, lsn: Lsn): AsyncGenerator<Value[][]> {
+  async *scanAsOfChunks(def: TableDef, range: KeyRange, lsn: Lsn): AsyncGenerator<{ keys: string[]; rows: Value[][] }> {
     const t = this.table(def.id);
     const past = new EntryCursor(visibleHistoryBatches(t.history, range, lsn));
     const at = Number(lsn);
-    for await (const { keys, rows } of t.rows.scanChunks(range)) {
-      const out: Value[][] = [];
-      for (let i = 0; i < keys.length; i++) {
+    for await (const chunk of t.rows.scanChunks(range)) {
+      const out = { keys: [] as string[], rows: [] as Value[][] };
+      for (let i = 0; i < chunk.keys.length; i++) {
+        const key = chunk.keys[i]!;
         for (let steps = 0; steps < Number.MAX_SAFE_INTEGER; steps++) {
           // Awaited only when a batch ran out: an await of a plain value costs a microtask.
           let e = past.peek();
           if (e instanceof Promise) e = await e;
-          if (e === undefined || e[0] >= keys[i]!) break;
-          out.push(past.take()[1]);
+          if (e === undefined || e[0] >= key) break;
+          past.take();
+          out.keys.push(e[0]);
+          out.rows.push(e[1]);
         }
-        if (currentVisible(rows[i]!, lsn, at)) out.push(rows[i]!);
+        if (currentVisible(chunk.rows[i]!, lsn, at)) {
+          out.keys.push(key);
+          out.rows.push(chunk.rows[i]!);
+        }
       }
-      if (out.length) yield out;
+      if (out.rows.length) yield out;
     }
     for (let steps = 0; steps < Number.MAX_SAFE_INTEGER; steps++) {
       let e = past.peek();
       if (e instanceof Promise) e = await e;
       if (e === undefined) return;
-      const rest: Value[][] = [];
+      const rest = { keys: [] as string[], rows: [] as Value[][] };
       while (e !== undefined && !(e instanceof Promise)) {
-        rest.push(past.take()[1]);
+        past.take();
+        rest.keys.push(e[0]);
+        rest.rows.push(e[1]);
         e = past.peek();
       }
       yield rest;
     }
-  }
-
-  /** `scanAsOf` with each row's key. */
-  scanAsOfEntries(def: TableDef, range: KeyRange, lsn: Lsn): AsyncGenerator<[string, Value[]]> {
-    const t = this.table(def.id);
-    return mergeByKey(filterVisible(t.rows.scan(range), lsn), visibleHistory(t.history, range, lsn));
   }
 
   // --- concurrent transactions -------------------------------------------------------------------
@@ -727,23 +737,13 @@ function isVersionOf(historyKeyText: string, key: string): boolean {
   return historyKeyText.length === key.length + LSN_SUFFIX_CHARS && historyKeyText.startsWith(key);
 }
 
-async function* filterVisible(rows: AsyncIterable<[string, Value[]]>, lsn: Lsn): AsyncGenerator<[string, Value[]]> {
-  for await (const e of rows) if (currentVisible(e[1], lsn)) yield e;
-}
-
 /**
- * The history versions visible at `lsn` for the rows of a key range, in key order: per row, one
- * seek to its first history entry and at most one more to its version at `lsn`, so a row with
- * thousands of versions costs what a row with one does. Consecutive seeks usually land in the
- * leaf the last one did, which BTree.ceilingCached answers without descending from the root.
- */
-async function* visibleHistory(history: BTree, range: KeyRange, lsn: Lsn): AsyncGenerator<[string, Value[]]> {
-  for await (const batch of visibleHistoryBatches(history, range, lsn)) yield* batch;
-}
-
-/**
- * `visibleHistory` in batches of entries: the seeks on cached pages complete without a promise,
- * so a reader awaits once per batch rather than once per row.
+ * The history versions visible at `lsn` for the rows of a key range, in key order and in batches
+ * of entries: per row, one seek to its first history entry and at most one more to its version at
+ * `lsn`, so a row with thousands of versions costs what a row with one does. Consecutive seeks
+ * usually land in the leaf the last one did, which BTree.ceilingCached answers without descending
+ * from the root; seeks on cached pages complete without a promise, so a reader awaits once per
+ * batch rather than once per row.
  */
 async function* visibleHistoryBatches(history: BTree, range: KeyRange, lsn: Lsn): AsyncGenerator<Array<[string, Value[]]>> {
   let lo = range.lo === undefined ? '' : range.loInclusive === false ? range.lo + HISTORY_KEY_END : range.lo;

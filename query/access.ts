@@ -624,8 +624,8 @@ async function readPast(def: TableDef, access: Access, time: TimeSpec, env: Env,
   const versionLayout = (rec: Value[]): Value[] => inLayout(def, store.catalog.definitionAt(def.id, BigInt(rec[rec.length - 4] as number | bigint)), rec);
   const scan = async (range: KeyRange): Promise<boolean> => {
     if (time.kind === 'as_of') {
-      for await (const recs of store.scanAsOfChunks(def, range, time.lsn)) {
-        for (const rec of recs) {
+      for await (const { rows } of store.scanAsOfChunks(def, range, time.lsn)) {
+        for (const rec of rows) {
           env.rows[slot] = layout(rec);
           const next = emit();
           if (next instanceof Promise ? (await next) === false : next === false) return false;

@@ -6,39 +6,60 @@
 import { describe, expect, it } from 'vitest';
 import type { Value } from '../../base/values.js';
 import { Database } from '../../index.js';
+import type { KeyRange } from '../../query/txn.js';
 import { rng } from '../support/random.js';
 
 describe('scans AS OF in chunks', () => {
   // 400 ids: few versions per row; 30 ids: many.
   for (const [seed, ids] of [[1, 400], [2, 400], [3, 30]] as const) {
-    it(`equal the row-at-a-time scan at every LSN (seed ${seed}, ${ids} ids)`, async () => {
+    it(`give the rows a model of every commit holds, at every LSN (seed ${seed}, ${ids} ids)`, async () => {
       const r = rng(seed);
       const db = await Database.open();
       await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v)');
-      const lsns: bigint[] = [];
+      const model = new Map<number, number>();
+      const states: Array<{ lsn: bigint; rows: Array<[number, number]> }> = [];
       for (let step = 0; step < 60; step++) {
         await db.exec('BEGIN');
         for (let k = 0; k < 20; k++) {
           const id = r.int(ids);
           const op = r.int(4);
-          if (op === 0) await db.exec('DELETE FROM t WHERE id = ?', [id]);
-          else if (op === 1) await db.exec('DELETE FROM t WHERE id > ?', [Math.floor(ids * 0.75) + r.int(Math.ceil(ids / 4))]);
-          else await db.exec('INSERT OR REPLACE INTO t VALUES (?, ?)', [id, step]);
+          if (op === 0) {
+            await db.exec('DELETE FROM t WHERE id = ?', [id]);
+            model.delete(id);
+          } else if (op === 1) {
+            const above = Math.floor(ids * 0.75) + r.int(Math.ceil(ids / 4));
+            await db.exec('DELETE FROM t WHERE id > ?', [above]);
+            for (const key of [...model.keys()]) if (key > above) model.delete(key);
+          } else {
+            await db.exec('INSERT OR REPLACE INTO t VALUES (?, ?)', [id, step]);
+            model.set(id, step);
+          }
         }
         await db.exec('COMMIT');
-        lsns.push(db.lsn);
+        states.push({ lsn: db.lsn, rows: [...model].sort((a, b) => a[0] - b[0]) });
       }
       const { tables } = db.internals;
       const def = tables.catalog.table('t')!;
-      for (const lsn of lsns) {
-        const { encodeRowidKey } = await import('../../materializers/btree/index.js');
-        const mid = encodeRowidKey(Math.floor(ids / 2));
-        for (const range of [{}, { lo: mid }, { hi: mid, hiInclusive: false }, { lo: encodeRowidKey(3), loInclusive: false, hi: mid }]) {
-          const rows: Value[][] = [];
-          for await (const rec of tables.scanAsOf(def, range, lsn)) rows.push(rec);
-          const chunked: Value[][] = [];
-          for await (const chunk of tables.scanAsOfChunks(def, range, lsn)) chunked.push(...chunk);
-          expect(chunked, `seed ${seed} lsn ${lsn}`).toEqual(rows);
+      const { encodeRowidKey } = await import('../../materializers/btree/index.js');
+      const mid = Math.floor(ids / 2);
+      const ranges: Array<[KeyRange, (id: number) => boolean]> = [
+        [{}, () => true],
+        [{ lo: encodeRowidKey(mid) }, (id) => id >= mid],
+        [{ hi: encodeRowidKey(mid), hiInclusive: false }, (id) => id < mid],
+        [{ lo: encodeRowidKey(3), loInclusive: false, hi: encodeRowidKey(mid) }, (id) => id > 3 && id <= mid],
+      ];
+      for (const { lsn, rows: all } of states) {
+        for (const [range, inRange] of ranges) {
+          const want = all.filter(([id]) => inRange(id));
+          const chunks: Array<{ keys: string[]; rows: Value[][] }> = [];
+          for await (const chunk of tables.scanAsOfChunks(def, range, lsn)) chunks.push(chunk);
+          expect(chunks.every((c) => c.rows.length > 0 && c.keys.length === c.rows.length)).toBe(true);
+          const got = chunks.flatMap((c) => c.rows.map((rec) => [rec[0], rec[2]])); // [rowid, id, v, ...]
+          expect(got, `seed ${seed} lsn ${lsn}`).toEqual(want);
+          expect(chunks.flatMap((c) => c.keys)).toEqual(want.map(([id]) => encodeRowidKey(id)));
+          const entries: Array<[string, Value[]]> = [];
+          for await (const e of tables.scanAsOfEntries(def, range, lsn)) entries.push(e);
+          expect(entries.map(([key, rec]) => [key, rec[0], rec[2]])).toEqual(want.map(([id, v]) => [encodeRowidKey(id), id, v]));
         }
       }
       await db.close();
