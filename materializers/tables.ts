@@ -18,10 +18,12 @@
  *   history  key + hex16(toLsn)       -> [rowid, ...columns, fromLsn, fromHlc, toLsn, toHlc]
  *
  * A version is valid for fromLsn <= L < toLsn (the commit that wrote it, the one that replaced or
- * deleted it). An update or delete moves the replaced version to history. A read AS OF L looks at
- * the current version first (visible when fromLsn <= L) and otherwise seeks the history to the
- * first version of that key ending after L: one more B-tree seek than a current read, whatever
- * the length of the log. Scans skip from key to key in the history the same way.
+ * deleted it). An update or delete moves the replaced version to history. A read AS OF L seeks
+ * the history to the first version of that key ending after L, which decides when there is one,
+ * and otherwise looks at the current version (visible when fromLsn <= L): one seek for a row
+ * changed since L, two for one unchanged, whatever the length of the log; a table with no row
+ * changed since L is read as it is now (see getAsOf). Scans skip from key to key in the history
+ * the same way.
  *
  * Persistence. All trees share one PageStore (copy-on-write pages, see btree/). A checkpoint
  * flushes the dirty pages and then writes one meta record holding the roots, the catalog, the
@@ -69,6 +71,12 @@ export interface TableTrees {
   indexHistory: BTree[];
   /** Largest rowid ever stored (SQLite picks max + 1 for the next insert); 0 when empty. */
   maxRowid: number | bigint;
+  /**
+   * An LSN at or after the last commit that inserted, updated or deleted a row of the table, so
+   * that a read AS OF an LSN at or after it reads the current rows (see getAsOf). Not persisted:
+   * after opening, the checkpoint's LSN stands in (too late is safe, only slower).
+   */
+  changedLsn: Lsn;
   /** Rows in `rows` (planner statistics, see stats.ts). */
   rowCount: number;
   /** Row count the cached plans were made with; `statsVersion` moves when it drifts. */
@@ -133,6 +141,7 @@ export class TableStore implements Materializer {
         indexes: (t.indexes ?? []).map((r) => BTree.open(pages, r)),
         indexHistory: (t.indexHistory ?? []).map((r) => BTree.open(pages, r)),
         maxRowid: t.maxRowid,
+        changedLsn: this.appliedLsn,
         rowCount: t.rowCount ?? -1,
         plannedRows: t.rowCount ?? 0,
         indexDistinct: (t.indexes ?? []).map((_, i) => t.indexDistinct?.[i] ?? undefined),
@@ -195,23 +204,39 @@ export class TableStore implements Materializer {
 
   // --- versioned reads ----------------------------------------------------------------------
 
-  /** The version of the row under `key` that was current at `lsn` (current-record layout). */
-  /** `getAsOf` without a promise, or NOT_CACHED when a page would have to be read. */
+  /**
+   * The version of the row under `key` that was current at `lsn` (current-record layout), or
+   * NOT_CACHED when a page would have to be read (`getAsOf` then). See `getAsOf` for the order.
+   */
   getAsOfCached(def: TableDef, key: string, lsn: Lsn): Value[] | undefined | typeof NOT_CACHED {
     const t = this.table(def.id);
-    const cur = t.rows.getCached(key);
-    if (cur === NOT_CACHED) return NOT_CACHED;
-    if (cur && currentVisible(cur, lsn)) return cur;
+    if (t.changedLsn <= lsn) return t.rows.getCached(key);
     const e = t.history.ceilingCached(historyKey(key, lsn + 1n));
     if (e === NOT_CACHED) return NOT_CACHED;
-    return e && isVersionOf(e[0], key) && historyBegunBy(e[1], lsn) ? historyAsCurrent(e[1]) : undefined;
+    if (e && isVersionOf(e[0], key)) return historyBegunBy(e[1], lsn) ? historyAsCurrent(e[1]) : undefined;
+    const cur = t.rows.getCached(key);
+    if (cur === NOT_CACHED) return NOT_CACHED;
+    return cur && currentVisible(cur, lsn) ? cur : undefined;
   }
 
+  /**
+   * The version of the row under `key` that was current at `lsn` (current-record layout).
+   *
+   * A table no row of which changed after `lsn` reads as it is now: one seek. Otherwise the
+   * history comes first: the row's first version ending after `lsn`, when there is one, decides
+   * alone (visible if it had begun by then; if not, the row did not exist at `lsn`, and any later
+   * version, the current one included, began later still). Only a row with no such version needs
+   * the current tree, and then its current version is the one, if it had begun by `lsn`. So a
+   * read of a row changed since costs one seek, as does any read of a table unchanged since.
+   */
   async getAsOf(def: TableDef, key: string, lsn: Lsn): Promise<Value[] | undefined> {
     const t = this.table(def.id);
+    if (t.changedLsn <= lsn) return t.rows.get(key);
+    let e = ceiling(t.history, historyKey(key, lsn + 1n));
+    if (e instanceof Promise) e = await e;
+    if (e && isVersionOf(e[0], key)) return historyBegunBy(e[1], lsn) ? historyAsCurrent(e[1]) : undefined;
     const cur = await t.rows.get(key);
-    if (cur && currentVisible(cur, lsn)) return cur;
-    return firstVisible(t.history, key, lsn);
+    return cur && currentVisible(cur, lsn) ? cur : undefined;
   }
 
   /** Rows of a key range as they were at `lsn`, in key order. */
@@ -234,6 +259,11 @@ export class TableStore implements Materializer {
    */
   async *scanAsOfChunks(def: TableDef, range: KeyRange, lsn: Lsn): AsyncGenerator<{ keys: string[]; rows: Value[][] }> {
     const t = this.table(def.id);
+    if (t.changedLsn <= lsn) {
+      // No row changed since: every current row is visible, and no history version is.
+      for await (const chunk of t.rows.scanChunks(range)) if (chunk.rows.length) yield { keys: chunk.keys, rows: chunk.rows };
+      return;
+    }
     const past = new EntryCursor(visibleHistoryBatches(t.history, range, lsn));
     const at = Number(lsn);
     for await (const chunk of t.rows.scanChunks(range)) {
@@ -362,8 +392,13 @@ export class TableStore implements Materializer {
   async apply(txn: CommittedTxn): Promise<void> {
     if (txn.commitLsn <= this.appliedLsn) return;
     const version: Version = [int(txn.commitLsn), int(txn.hlc)];
+    let changedTable = -1;
     for (const change of txn.changes) {
       this.noteChange(change, txn.commitLsn);
+      if ((change.op === 'insert' || change.op === 'update' || change.op === 'delete') && change.table !== changedTable) {
+        changedTable = change.table;
+        this.table(changedTable).changedLsn = txn.commitLsn;
+      }
       // Inserts and updates on cached pages complete synchronously; await only what needs I/O.
       const pending =
         change.op === 'insert'
@@ -413,6 +448,7 @@ export class TableStore implements Materializer {
           indexes: (c.table.indexes ?? []).map(() => BTree.create(this.pages)),
           indexHistory: (c.table.indexes ?? []).map(() => BTree.create(this.pages)),
           maxRowid: 0,
+          changedLsn: lsn,
           rowCount: 0,
           plannedRows: 0,
           indexDistinct: (c.table.indexes ?? []).map(emptyDistinct),
@@ -718,12 +754,6 @@ function lsnAtMost(v: Value, lsn: Lsn, at: number): boolean {
 /** A history record in the current-record layout (its ending fields dropped). */
 function historyAsCurrent(rec: Value[]): Value[] {
   return rec.slice(0, rec.length - 2);
-}
-
-async function firstVisible(history: BTree, key: string, lsn: Lsn): Promise<Value[] | undefined> {
-  let e = ceiling(history, historyKey(key, lsn + 1n));
-  if (e instanceof Promise) e = await e;
-  return visibleVersion(e, key, lsn);
 }
 
 /** The first history entry at or after `key`'s version ending after `lsn`, if it is one visible at `lsn`. */
