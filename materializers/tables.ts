@@ -246,18 +246,19 @@ export class TableStore implements Materializer {
 
   /** `scanAsOf` with each row's key. */
   async *scanAsOfEntries(def: TableDef, range: KeyRange, lsn: Lsn): AsyncGenerator<[string, Value[]]> {
-    for await (const { keys, rows } of this.scanAsOfChunks(def, range, lsn)) {
+    for await (const { keys, rows } of this.scanAsOfChunks(def, range, lsn, true)) {
       for (let i = 0; i < keys.length; i++) yield [keys[i]!, rows[i]!];
     }
   }
 
   /**
-   * `scanAsOf` in chunks of rows with their keys: the current rows a leaf at a time
+   * `scanAsOf` in chunks of rows, with their keys when `withKeys` (`keys` is empty otherwise: a
+   * scan of many rows notices the extra array): the current rows a leaf at a time
    * (BTree.scanChunks), merged with the visible history versions, which never share a key with a
    * visible current row (a current version visible at `lsn` means every older version ended by
    * then). Chunks are never empty.
    */
-  async *scanAsOfChunks(def: TableDef, range: KeyRange, lsn: Lsn): AsyncGenerator<{ keys: string[]; rows: Value[][] }> {
+  async *scanAsOfChunks(def: TableDef, range: KeyRange, lsn: Lsn, withKeys = false): AsyncGenerator<{ keys: string[]; rows: Value[][] }> {
     const t = this.table(def.id);
     if (t.changedLsn <= lsn) {
       // No row changed since: every current row is visible, and no history version is.
@@ -276,11 +277,11 @@ export class TableStore implements Materializer {
           if (e instanceof Promise) e = await e;
           if (e === undefined || e[0] >= key) break;
           past.take();
-          out.keys.push(e[0]);
+          if (withKeys) out.keys.push(e[0]);
           out.rows.push(e[1]);
         }
         if (currentVisible(chunk.rows[i]!, lsn, at)) {
-          out.keys.push(key);
+          if (withKeys) out.keys.push(key);
           out.rows.push(chunk.rows[i]!);
         }
       }
@@ -293,7 +294,7 @@ export class TableStore implements Materializer {
       const rest = { keys: [] as string[], rows: [] as Value[][] };
       while (e !== undefined && !(e instanceof Promise)) {
         past.take();
-        rest.keys.push(e[0]);
+        if (withKeys) rest.keys.push(e[0]);
         rest.rows.push(e[1]);
         e = past.peek();
       }

@@ -52,7 +52,7 @@ describe('scans AS OF in chunks', () => {
         for (const [range, inRange] of ranges) {
           const want = all.filter(([id]) => inRange(id));
           const chunks: Array<{ keys: string[]; rows: Value[][] }> = [];
-          for await (const chunk of tables.scanAsOfChunks(def, range, lsn)) chunks.push(chunk);
+          for await (const chunk of tables.scanAsOfChunks(def, range, lsn, true)) chunks.push(chunk);
           expect(chunks.every((c) => c.rows.length > 0 && c.keys.length === c.rows.length)).toBe(true);
           const got = chunks.flatMap((c) => c.rows.map((rec) => [rec[0], rec[2]])); // [rowid, id, v, ...]
           expect(got, `seed ${seed} lsn ${lsn}`).toEqual(want);
