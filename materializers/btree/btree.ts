@@ -227,9 +227,11 @@ export class BTree {
   ceilingCached(lo: string): [string, Value[]] | undefined | typeof NOT_CACHED {
     this.checkLive();
     let leaf = this.readLeafVersion === this.version ? this.readLeaf : undefined;
+    // Computed only for a search: seeks in key order mostly take the entry after the last one.
+    let prefix: number | undefined;
     // A leaf holds every key between its first and last, so a key in that span has its ceiling there.
-    const prefix = keyPrefix(lo);
     if (leaf === undefined || !(leaf.keys.length > 0 && leaf.keys[0]! <= lo && lo <= leaf.keys[leaf.keys.length - 1]!)) {
+      prefix = keyPrefix(lo);
       const p = this.leafCached(lo, prefix);
       if (p === undefined) return NOT_CACHED;
       leaf = p;
@@ -240,7 +242,7 @@ export class BTree {
     const keys = leaf.keys;
     // Seeks in key order often want the entry right after the last one.
     let j = this.readIndex + 1;
-    if (!(j > 0 && j < keys.length && keys[j - 1]! < lo && lo <= keys[j]!)) j = lowerBoundIn(leaf, lo, prefix);
+    if (!(j > 0 && j < keys.length && keys[j - 1]! < lo && lo <= keys[j]!)) j = lowerBoundIn(leaf, lo, prefix ?? keyPrefix(lo));
     if (j === keys.length) return this.ceilingPastLeaf(lo);
     this.readIndex = j;
     const v = leaf.vals[j]!;
