@@ -258,7 +258,7 @@ export class TableStore implements Materializer {
    * visible current row (a current version visible at `lsn` means every older version ended by
    * then). Chunks are never empty.
    */
-  async *scanAsOfChunks(def: TableDef, range: KeyRange, lsn: Lsn, withKeys = false): AsyncGenerator<{ keys: string[]; rows: Value[][] }> {
+  async *scanAsOfChunks(def: TableDef, range: KeyRange, lsn: Lsn, withKeys = false): AsyncGenerator<EntryBatch> {
     const t = this.table(def.id);
     if (t.changedLsn <= lsn) {
       // No row changed since: every current row is visible, and no history version is.
@@ -268,17 +268,16 @@ export class TableStore implements Materializer {
     const past = new EntryCursor(visibleHistoryBatches(t.history, range, lsn));
     const at = Number(lsn);
     for await (const chunk of t.rows.scanChunks(range)) {
-      const out = { keys: [] as string[], rows: [] as Value[][] };
+      const out: EntryBatch = { keys: [], rows: [] };
       for (let i = 0; i < chunk.keys.length; i++) {
         const key = chunk.keys[i]!;
         for (let steps = 0; steps < Number.MAX_SAFE_INTEGER; steps++) {
           // Awaited only when a batch ran out: an await of a plain value costs a microtask.
-          let e = past.peek();
-          if (e instanceof Promise) e = await e;
-          if (e === undefined || e[0] >= key) break;
-          past.take();
-          if (withKeys) out.keys.push(e[0]);
-          out.rows.push(e[1]);
+          let k = past.peekKey();
+          if (k instanceof Promise) k = await k;
+          if (k === undefined || k >= key) break;
+          if (withKeys) out.keys.push(k);
+          out.rows.push(past.take());
         }
         if (currentVisible(chunk.rows[i]!, lsn, at)) {
           if (withKeys) out.keys.push(key);
@@ -288,15 +287,14 @@ export class TableStore implements Materializer {
       if (out.rows.length) yield out;
     }
     for (let steps = 0; steps < Number.MAX_SAFE_INTEGER; steps++) {
-      let e = past.peek();
-      if (e instanceof Promise) e = await e;
-      if (e === undefined) return;
-      const rest = { keys: [] as string[], rows: [] as Value[][] };
-      while (e !== undefined && !(e instanceof Promise)) {
-        past.take();
-        if (withKeys) rest.keys.push(e[0]);
-        rest.rows.push(e[1]);
-        e = past.peek();
+      let k = past.peekKey();
+      if (k instanceof Promise) k = await k;
+      if (k === undefined) return;
+      const rest: EntryBatch = { keys: [], rows: [] };
+      while (k !== undefined && !(k instanceof Promise)) {
+        if (withKeys) rest.keys.push(k);
+        rest.rows.push(past.take());
+        k = past.peekKey();
       }
       yield rest;
     }
@@ -776,9 +774,9 @@ function isVersionOf(historyKeyText: string, key: string): boolean {
  * from the root; seeks on cached pages complete without a promise, so a reader awaits once per
  * batch rather than once per row.
  */
-async function* visibleHistoryBatches(history: BTree, range: KeyRange, lsn: Lsn): AsyncGenerator<Array<[string, Value[]]>> {
+async function* visibleHistoryBatches(history: BTree, range: KeyRange, lsn: Lsn): AsyncGenerator<EntryBatch> {
   let lo = range.lo === undefined ? '' : range.loInclusive === false ? range.lo + HISTORY_KEY_END : range.lo;
-  let batch: Array<[string, Value[]]> = [];
+  let batch: EntryBatch = { keys: [], rows: [] };
   const at = Number(lsn);
   for (let rows = 0; rows < Number.MAX_SAFE_INTEGER; rows++) {
     let first = ceiling(history, lo);
@@ -793,14 +791,17 @@ async function* visibleHistoryBatches(history: BTree, range: KeyRange, lsn: Lsn)
       if (e instanceof Promise) e = await e;
       v = visibleVersion(e, key, lsn);
     }
-    if (v) batch.push([key, v]);
-    if (batch.length >= HISTORY_BATCH_ENTRIES) {
+    if (v) {
+      batch.keys.push(key);
+      batch.rows.push(v);
+    }
+    if (batch.keys.length >= HISTORY_BATCH_ENTRIES) {
       yield batch;
-      batch = [];
+      batch = { keys: [], rows: [] };
     }
     lo = key + HISTORY_KEY_END;
   }
-  if (batch.length) yield batch;
+  if (batch.keys.length) yield batch;
 }
 
 /** Entries per batch of `visibleHistoryBatches`. */
@@ -808,30 +809,38 @@ const HISTORY_BATCH_ENTRIES = 64;
 
 /** Entry-at-a-time reading of a batched stream: `peek` awaits only when a batch runs out. */
 class EntryCursor {
-  private batch: Array<[string, Value[]]> = [];
+  private batch: EntryBatch = { keys: [], rows: [] };
   private at = 0;
   private done = false;
   /** The read of the next batch, while one is under way: peeking again must not start another. */
-  private pending: Promise<[string, Value[]] | undefined> | undefined;
-  constructor(private readonly source: AsyncGenerator<Array<[string, Value[]]>>) {}
+  private pending: Promise<string | undefined> | undefined;
+  constructor(private readonly source: AsyncGenerator<EntryBatch>) {}
 
-  peek(): [string, Value[]] | undefined | Promise<[string, Value[]] | undefined> {
-    if (this.at < this.batch.length) return this.batch[this.at];
+  /** The next entry's key; undefined at the end. */
+  peekKey(): string | undefined | Promise<string | undefined> {
+    if (this.at < this.batch.keys.length) return this.batch.keys[this.at];
     if (this.done) return undefined;
     this.pending ??= this.source.next().then((r) => {
       this.pending = undefined;
       this.done = r.done === true;
-      this.batch = r.done ? [] : r.value;
+      this.batch = r.done ? { keys: [], rows: [] } : r.value;
       this.at = 0;
-      return this.peek();
+      return this.peekKey();
     });
     return this.pending;
   }
 
-  take(): [string, Value[]] {
-    assert(this.at < this.batch.length, 'take past the end of a batch');
-    return this.batch[this.at++]!;
+  /** The next entry's row, after `peekKey` gave its key. */
+  take(): Value[] {
+    assert(this.at < this.batch.rows.length, 'take past the end of a batch');
+    return this.batch.rows[this.at++]!;
   }
+}
+
+/** Entries as two arrays, same order (no pair per entry: scans make one per row). */
+export interface EntryBatch {
+  keys: string[];
+  rows: Value[][];
 }
 
 function inRange(key: string, r: KeyRange): boolean {
