@@ -2,6 +2,7 @@
  * DoSQL's package entry: the embedded database API.
  */
 export { Database, PreparedStatement, Transaction, STATEMENT_CACHE_ENTRIES_MAX, SAVEPOINTS_MAX } from './query/database.js';
+export { TRANSACTION_BYTES_MAX } from './query/txn.js';
 export type { BatchResult, CallOptions, ExecResult, OpenOptions, Params, QueryResult, RetentionOptions, TransactionOptions } from './query/database.js';
 export type { BranchInfo } from './query/branches.js';
 export type { AsOf } from './base/api.js';

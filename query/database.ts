@@ -81,6 +81,12 @@ export interface OpenOptions {
    * scans its inner table per outer row instead, slower but in bounded memory.
    */
   hashJoinRowsMax?: number;
+  /**
+   * Bound on one transaction's pending changes, in estimated encoded bytes (default
+   * TRANSACTION_BYTES_MAX, 256 MiB): a statement that would pass it fails with LIMIT_EXCEEDED and
+   * rolls back, and the transaction keeps what it had. Transactions live in memory until COMMIT.
+   */
+  transactionBytesMax?: number;
 }
 
 export interface RetentionOptions {
@@ -170,7 +176,7 @@ export class Database {
     /** Whether `close` closes the store: only when the database opened it itself. */
     private readonly ownsStore: boolean,
   ) {
-    this.readTxn = new Txn(tables);
+    this.readTxn = new Txn(tables, { bytesMax: options.transactionBytesMax });
     const db = this;
     this.slots = new Slots({
       store,
@@ -208,6 +214,10 @@ export class Database {
     const rowsMax = options.hashJoinRowsMax;
     if (rowsMax !== undefined && !(Number.isSafeInteger(rowsMax) && rowsMax >= 0)) {
       throw new DosqlError('MISUSE', `hashJoinRowsMax must be a non-negative integer; got ${String(rowsMax)}`);
+    }
+    const bytesMax = options.transactionBytesMax;
+    if (bytesMax !== undefined && !(Number.isSafeInteger(bytesMax) && bytesMax >= 1)) {
+      throw new DosqlError('MISUSE', `transactionBytesMax must be a positive integer; got ${String(bytesMax)}`);
     }
     if (options.branch !== undefined) return Database.openBranchAt(options);
     const store = options.storage ?? (options.path ? await openFileStore(options.path) : new MemoryStore());
@@ -341,7 +351,10 @@ export class Database {
     checkTransactionOptions(options);
     if (this.closed) throw new DosqlError('CLOSED', 'database is closed');
     const snapshot = this.tables.appliedLsn;
-    const session: Session = { txn: new Txn(this.tables, { snapshot, isolation: options.isolation ?? 'serializable' }), fixed: true };
+    const session: Session = {
+      txn: new Txn(this.tables, { snapshot, isolation: options.isolation ?? 'serializable', bytesMax: this.options.transactionBytesMax }),
+      fixed: true,
+    };
     this.tables.openSnapshot(snapshot);
     return new Transaction(this, session, snapshot);
   }
@@ -959,7 +972,7 @@ export class Database {
   private connTxn(fromSavepoint = false): Txn {
     const carried = this.carriedMax;
     const maxRowids = carried && carried.lsn === this.tables.appliedLsn && carried.max.size ? carried.max : undefined;
-    return new Txn(this.tables, { fromSavepoint, maxRowids });
+    return new Txn(this.tables, { fromSavepoint, maxRowids, bytesMax: this.options.transactionBytesMax });
   }
 
   /** Log, apply, maybe checkpoint; returns the promise of durability (awaited outside the lock). */

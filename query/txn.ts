@@ -24,6 +24,13 @@
  * Tables clustered by another PRIMARY KEY keep the rowid high-water mark (`maxRowid`): finding
  * their largest hidden rowid would be a full scan.
  *
+ * Size: a transaction lives in memory until COMMIT (overlay, change list, then one encoded log
+ * buffer), so its pending rows are bounded: each write adds its rows' estimated encoded bytes to
+ * `pendingBytes`, and a write that would take it past `bytesMax` throws LIMIT_EXCEEDED before
+ * changing anything. The statement fails and rolls back as any failing statement does; the
+ * transaction keeps what came before and can still commit. Without the bound, one large enough
+ * transaction would exhaust a Durable Object's memory instead of failing.
+ *
  * The statement fast path (DmlPlan.runSync) reads through `getRowCached`, `uniqueOwnerCached` and
  * `knownMaxRowid`, which answer from the overlay and cached pages only and never start a read:
  * the path declines instead, and the async path that follows reads what it needs.
@@ -33,10 +40,21 @@ import type { Value } from '../base/values.js';
 import type { Change, TableDef } from '../log/types.js';
 import { NOT_CACHED, encodeRowidKey } from '../materializers/btree/index.js';
 import { rowKey, uniqueKey, type TableStore } from '../materializers/tables.js';
+import { rowBytes } from '../materializers/btree/page-store.js';
 import { AppendRun, stored } from './overlay-run.js';
 
 /** Pending rows of a table `knownMaxRowid` still looks through to learn its largest rowid. */
 const LEARN_MAX_OVERLAY_ROWS_MAX = 64;
+
+/**
+ * Default bound on a transaction's pending changes, in estimated encoded bytes (rows as the log
+ * will write them, see `changeBytes`). In memory a pending row takes several times its encoded
+ * size, so this is about a gigabyte of heap: room for bulk loads of millions of rows in Node.
+ * A Durable Object's 128 MB isolate needs far less (server/limits.ts sets its own).
+ */
+export const TRANSACTION_BYTES_MAX = 256 * 1024 * 1024;
+/** Estimated bytes of a change record beyond its rows: op, LSN, txn id, table, rowid, framing. */
+const CHANGE_RECORD_BYTES = 32;
 
 /** Rows per chunk when `scanChunks` batches merged rows (a leaf holds about as many). */
 const SCAN_BATCH_ROWS = 64;
@@ -81,6 +99,8 @@ type Undo =
 export interface TxnMark {
   undo: number;
   changes: number;
+  /** `pendingBytes` at the mark. */
+  bytes: number;
 }
 
 export class Txn {
@@ -115,6 +135,10 @@ export class Txn {
    * run length and maxRowid (one undo record) before its next change.
    */
   private markSeq = 0;
+  /** Estimated encoded bytes of the changes so far (see the module header). */
+  private pendingBytes = 0;
+  /** Bound on `pendingBytes` (TRANSACTION_BYTES_MAX unless the database sets another). */
+  readonly bytesMax: number;
 
   constructor(
     private readonly tables: TableStore,
@@ -124,8 +148,11 @@ export class Txn {
       fromSavepoint?: boolean;
       /** `knownMaxRowids` of the transaction that committed the state this one starts from. */
       maxRowids?: ReadonlyMap<number, number | bigint | null>;
+      /** Bound on the estimated bytes of pending changes (default TRANSACTION_BYTES_MAX). */
+      bytesMax?: number;
     } = {},
   ) {
+    this.bytesMax = options.bytesMax ?? TRANSACTION_BYTES_MAX;
     this.nextTableId = tables.catalog.nextTableId;
     this.snapshot = options.snapshot;
     this.isolation = options.isolation ?? 'serializable';
@@ -181,7 +208,7 @@ export class Txn {
 
   mark(): TxnMark {
     this.markSeq++;
-    return { undo: this.undo.length, changes: this.changes.length };
+    return { undo: this.undo.length, changes: this.changes.length, bytes: this.pendingBytes };
   }
 
   /**
@@ -198,6 +225,7 @@ export class Txn {
   rollbackTo(mark: TxnMark): void {
     while (this.undo.length > mark.undo) this.revert(this.undo.pop()!);
     this.changes.length = mark.changes;
+    this.pendingBytes = mark.bytes;
     this.markSeq++;
   }
 
@@ -471,6 +499,7 @@ export class Txn {
   }
 
   insertRow(def: TableDef, rowid: number | bigint, row: Value[]): void {
+    this.charge(CHANGE_RECORD_BYTES + rowBytes(row));
     const o = this.overlay(def);
     this.putRow(o, def, rowid, row);
     for (let i = 0; i < def.uniques.length; i++) {
@@ -487,6 +516,7 @@ export class Txn {
   }
 
   deleteRow(def: TableDef, rowid: number | bigint, before: Value[]): void {
+    this.charge(CHANGE_RECORD_BYTES + rowBytes(before));
     const o = this.overlay(def);
     this.removeRow(def, o, rowid, before);
     if (this.liveMax.get(def.id) === rowid) this.liveMax.delete(def.id);
@@ -494,6 +524,7 @@ export class Txn {
   }
 
   updateRow(def: TableDef, rowid: number | bigint, before: Value[], row: Value[]): void {
+    this.charge(CHANGE_RECORD_BYTES + rowBytes(before) + rowBytes(row));
     const o = this.overlay(def);
     this.removeRow(def, o, rowid, before);
     this.putRow(o, def, rowid, row);
@@ -502,6 +533,18 @@ export class Txn {
       if (k !== undefined) this.setUnique(o.uniques[i]!, k, rowid);
     }
     this.changes.push({ op: 'update', table: def.id, rowid, before, row });
+  }
+
+  /** Counts a write's bytes, or throws LIMIT_EXCEEDED before it changes anything. */
+  private charge(bytes: number): void {
+    const total = this.pendingBytes + bytes;
+    if (total > this.bytesMax) {
+      throw new DosqlError(
+        'LIMIT_EXCEEDED',
+        `transaction too large: its changes would take about ${total} bytes; the limit (transactionBytesMax) is ${this.bytesMax}. Commit in smaller transactions`,
+      );
+    }
+    this.pendingBytes = total;
   }
 
   private removeRow(def: TableDef, o: TableOverlay, rowid: number | bigint, before: Value[]): void {

@@ -203,7 +203,7 @@ export class DatabaseHost {
 
   private open(): Promise<Database> {
     if (this.db) return Promise.resolve(this.db);
-    this.opening ??= this.store().then((storage) => Database.open({ storage })).then(
+    this.opening ??= this.store().then((storage) => Database.open({ storage, transactionBytesMax: this.limits.transactionBytesMax })).then(
       (db) => {
         this.db = db;
         return db;

@@ -28,6 +28,8 @@ export interface ServerLimits {
   transactionsOpenMax: number;
   /** Statements in one `batch` call. */
   batchStatementsMax: number;
+  /** Estimated encoded bytes of one transaction's pending changes (the engine's transactionBytesMax). */
+  transactionBytesMax: number;
 }
 
 /** Default idle timeout of an interactive transaction (see `transactionIdleMsMax`). */
@@ -36,6 +38,8 @@ export const TRANSACTION_IDLE_MS_MAX = 30_000;
 export const TRANSACTIONS_OPEN_MAX = 64;
 /** Default bound on statements per batch call. */
 export const BATCH_STATEMENTS_MAX = 1000;
+/** Default bound on a transaction's pending changes in the object, in estimated encoded bytes. */
+export const OBJECT_TRANSACTION_BYTES_MAX = 16 * 1024 * 1024;
 
 export const SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
   // The engine's own cap (query/lexer.ts); a server limit above it could never be reached.
@@ -59,6 +63,9 @@ export const SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
   transactionsOpenMax: TRANSACTIONS_OPEN_MAX,
   // A batch runs as one transaction under the object's one-call-at-a-time rule: bound its length.
   batchStatementsMax: BATCH_STATEMENTS_MAX,
+  // A transaction lives in memory until COMMIT, and a pending row takes several times its encoded
+  // size there: 16 MiB encoded stays well inside the 128 MB isolate, next to the page cache.
+  transactionBytesMax: OBJECT_TRANSACTION_BYTES_MAX,
 });
 
 /** Most bytes of the `DOSQL_LIMITS` var we parse (it is a handful of numbers). */

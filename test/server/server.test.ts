@@ -140,6 +140,19 @@ describe('DatabaseHost', () => {
     expect(await code(host.query('SELECT a FROM t', undefined, undefined, rw))).toBe('LIMIT_EXCEEDED');
   });
 
+  it('bounds a transaction by transactionBytesMax and keeps serving past it', async () => {
+    // One insert of (integer, 51-char text) is 100 estimated bytes (test/query/transaction-size.test.ts).
+    const host = new DatabaseHost(new MemoryStore(), { ...SERVER_LIMITS, transactionBytesMax: 1000 });
+    const v = 'x'.repeat(51);
+    const inserts = (n: number) => Array.from({ length: n }, (_, i) => `INSERT INTO t VALUES (${i}, '${v}');`).join(' ');
+    expect((await host.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)', undefined, undefined, rw)).ok).toBe(true);
+    expect(await host.exec(`BEGIN; ${inserts(11)} COMMIT`, undefined, undefined, rw)).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED' } });
+    expect(await host.query('SELECT count(*) FROM t', undefined, undefined, ro)).toMatchObject({ ok: true, value: { rows: [[0]] } });
+    expect(await host.exec(`BEGIN; ${inserts(10)} COMMIT`, undefined, undefined, rw)).toMatchObject({ ok: true });
+    expect(await host.query('SELECT count(*) FROM t', undefined, undefined, ro)).toMatchObject({ ok: true, value: { rows: [[10]] } });
+    await host.close();
+  });
+
   it('turns storage failures into IO errors and recovers by reopening', async () => {
     const inner = new MemoryStore();
     const setup = new DatabaseHost(inner, SERVER_LIMITS);
