@@ -371,10 +371,32 @@ function makeHash(t: TableRef, col: number | 'rowid', probeExpr: Expr, local: Ex
 type HashTable = Map<string, StoredRow[]> | 'overflow';
 
 function hashTable(def: TableDef, access: Extract<Access, { kind: 'hash' }>, env: Env, slot: number): Promise<HashTable> {
-  return oncePerRun(env.run, access, () => buildHashTable(def, access, env, slot));
+  return oncePerRun(env.run, access, () => buildHashTable(access, env, slot, (env.run as SelectRun).txn.scanChunks(def, {})));
 }
 
-async function buildHashTable(def: TableDef, access: Extract<Access, { kind: 'hash' }>, env: Env, slot: number): Promise<HashTable> {
+/**
+ * Per statement run, the hash table of a hash access reading the table as it was at `lsn`, its
+ * rows in the layout of that time. Keyed by LSN as well: a run may read one table at two points.
+ */
+function pastHashTable(def: TableDef, access: Extract<Access, { kind: 'hash' }>, lsn: bigint, layout: (rec: Value[]) => Value[], env: Env, slot: number): Promise<HashTable> {
+  let key = pastHashKeys.get(access);
+  if (key === undefined) pastHashKeys.set(access, (key = {}));
+  const byLsn = oncePerRun(env.run, key, () => new Map<bigint, Promise<HashTable>>());
+  let table = byLsn.get(lsn);
+  if (table === undefined) {
+    const store = (env.run as SelectRun).txn.store;
+    byLsn.set(lsn, (table = buildHashTable(access, env, slot, pastChunks(store.scanAsOfChunks(def, {}, lsn), layout))));
+  }
+  return table;
+}
+/** A key per hash access for its past tables in a run's cache (the access itself keys the current one). */
+const pastHashKeys = new WeakMap<object, object>();
+
+async function* pastChunks(chunks: AsyncIterable<{ rows: Value[][] }>, layout: (rec: Value[]) => Value[]): AsyncGenerator<Value[][]> {
+  for await (const { rows } of chunks) yield rows.map(layout);
+}
+
+async function buildHashTable(access: Extract<Access, { kind: 'hash' }>, env: Env, slot: number, chunks: AsyncIterable<StoredRow[]>): Promise<HashTable> {
   const run = env.run as SelectRun;
   const table = new Map<string, StoredRow[]>();
   let held = 0;
@@ -382,7 +404,7 @@ async function buildHashTable(def: TableDef, access: Extract<Access, { kind: 'ha
   const at = access.column === 'rowid' ? 0 : 1 + access.column;
   const build = access.build;
   const rowsMax = run.hashJoinRowsMax ?? HASH_JOIN_ROWS_MAX;
-  scan: for await (const rows of run.txn.scanChunks(def, {})) {
+  scan: for await (const rows of chunks) {
     for (const row of rows) {
       env.rows[slot] = row;
       if (build && V.isTruthy(build.async ? await build.fn(env) : (build.fn as SyncFn)(env)) !== true) continue;
@@ -605,6 +627,11 @@ async function readHashed(def: TableDef, access: Extract<Access, { kind: 'hash' 
   const txn = (env.run as SelectRun).txn;
   const table = await hashTable(def, access, env, slot);
   if (table === 'overflow') return scanRange(txn, def, {}, env, slot, emit);
+  return probeHashed(table, access, env, slot, emit);
+}
+
+/** The rows of a built hash table that match the access's probe value. */
+async function probeHashed(table: Map<string, StoredRow[]>, access: Extract<Access, { kind: 'hash' }>, env: Env, slot: number, emit: Emit): Promise<boolean> {
   const v = await access.probe(env);
   if (v === undefined) return true;
   for (const row of table.get(encodeValue(v)) ?? []) {
@@ -669,7 +696,12 @@ async function readPast(def: TableDef, access: Access, time: TimeSpec, env: Env,
     case 'or':
       if (time.kind !== 'as_of') return scan({});
       return readUnion(def, access.branches, env, slot, emit, (a, e) => readPast(def, a, time, env, slot, e));
-    case 'hash':
+    case 'hash': {
+      if (time.kind !== 'as_of') return scan({});
+      // Built once per run from the table as it was, as for current reads: not a scan per probe.
+      const table = await pastHashTable(def, access, time.lsn, layout, env, slot);
+      return table === 'overflow' ? scan({}) : probeHashed(table, access, env, slot, emit);
+    }
     case 'scan':
       return scan({});
   }
