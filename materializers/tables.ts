@@ -252,8 +252,8 @@ export class TableStore implements Materializer {
   }
 
   /**
-   * `scanAsOf` in chunks of rows, with their keys when `withKeys` (`keys` is empty otherwise: a
-   * scan of many rows notices the extra array): the current rows a leaf at a time
+   * `scanAsOf` in chunks of rows, with their keys when `withKeys` (otherwise `keys` may be empty
+   * or not: collecting them is work a scan of many rows notices): the current rows a leaf at a time
    * (BTree.scanChunks), merged with the visible history versions, which never share a key with a
    * visible current row (a current version visible at `lsn` means every older version ended by
    * then). Chunks are never empty.
@@ -843,7 +843,8 @@ export interface EntryBatch {
   rows: Value[][];
 }
 
-function inRange(key: string, r: KeyRange): boolean {
+/** Whether `key` lies within `r`. */
+export function inRange(key: string, r: KeyRange): boolean {
   if (r.lo !== undefined && (r.loInclusive === false ? key <= r.lo : key < r.lo)) return false;
   return belowHi(key, r);
 }

@@ -529,9 +529,7 @@ async function insertOne(rc: RowContext, row: Value[], explicitRowid: Value, env
   if (def.rowidColumn >= 0) row[def.rowidColumn] = rowid;
   if (!(await checkRow(def, rc.checks, [rowid, ...row], run, action))) return undefined;
   const key = rowKey(def, rowid, row);
-  // As in insertOneSync: above the largest rowid the transaction sees, no row can hold it.
-  const max = txn.knownMaxRowid(def);
-  let existing = max !== undefined && (max === null || rowid > max) ? undefined : txn.getRow(def, key);
+  let existing = txn.aboveKnownMax(def, rowid) ? undefined : txn.getRow(def, key);
   if (existing instanceof Promise) existing = await existing;
   if (existing) {
     const pkCols = def.primaryKey.length ? def.primaryKey : [def.rowidColumn];
@@ -589,8 +587,7 @@ function insertOneSync(rc: RowContext, row: Value[], explicitRowid: Value): numb
   if (def.rowidColumn >= 0) row[def.rowidColumn] = rowid;
   if (rc.checks.length && !checkRowSync(def, rc.checks, record(rowid, row), run, action)) return undefined;
   // Above the largest rowid the transaction sees, no row can hold it (bulk loads in rowid order).
-  const max = txn.knownMaxRowid(def);
-  const existing = max !== undefined && (max === null || rowid > max) ? undefined : txn.getRowCached(def, rowKey(def, rowid, row));
+  const existing = txn.aboveKnownMax(def, rowid) ? undefined : txn.getRowCached(def, rowKey(def, rowid, row));
   if (existing === NOT_CACHED) return NEEDS_ASYNC;
   if (existing) {
     if (action === 'IGNORE') return undefined;

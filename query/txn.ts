@@ -39,7 +39,7 @@ import { DosqlError, assert } from '../base/errors.js';
 import type { Value } from '../base/values.js';
 import type { Change, TableDef } from '../log/types.js';
 import { NOT_CACHED, encodeRowidKey } from '../materializers/btree/index.js';
-import { rowKey, uniqueKey, type TableStore } from '../materializers/tables.js';
+import { inRange, rowKey, uniqueKey, type KeyRange, type TableStore } from '../materializers/tables.js';
 import { rowBytes } from '../materializers/btree/page-store.js';
 import { AppendRun, stored } from './overlay-run.js';
 
@@ -359,6 +359,15 @@ export class Txn {
   }
 
   /**
+   * True when `rowid` is above the largest rowid this transaction knows the table to hold (see
+   * knownMaxRowid), so that no row can hold it and an insert need not look for one.
+   */
+  aboveKnownMax(def: TableDef, rowid: number | bigint): boolean {
+    const max = this.knownMaxRowid(def);
+    return max !== undefined && (max === null || rowid > max);
+  }
+
+  /**
    * `currentMaxRowid` when it is already known, else undefined (it would need a reverse seek).
    * Never starts the seek: one left in flight could store a stale maximum after later inserts.
    */
@@ -499,7 +508,7 @@ export class Txn {
   }
 
   insertRow(def: TableDef, rowid: number | bigint, row: Value[]): void {
-    this.charge(CHANGE_RECORD_BYTES + rowBytes(row));
+    this.charge(changeBytes(row));
     const o = this.overlay(def);
     this.putRow(o, def, rowid, row);
     for (let i = 0; i < def.uniques.length; i++) {
@@ -516,7 +525,7 @@ export class Txn {
   }
 
   deleteRow(def: TableDef, rowid: number | bigint, before: Value[]): void {
-    this.charge(CHANGE_RECORD_BYTES + rowBytes(before));
+    this.charge(changeBytes(before));
     const o = this.overlay(def);
     this.removeRow(def, o, rowid, before);
     if (this.liveMax.get(def.id) === rowid) this.liveMax.delete(def.id);
@@ -524,7 +533,7 @@ export class Txn {
   }
 
   updateRow(def: TableDef, rowid: number | bigint, before: Value[], row: Value[]): void {
-    this.charge(CHANGE_RECORD_BYTES + rowBytes(before) + rowBytes(row));
+    this.charge(changeBytes(before, row));
     const o = this.overlay(def);
     this.removeRow(def, o, rowid, before);
     this.putRow(o, def, rowid, row);
@@ -668,11 +677,11 @@ export interface AccessSet {
   ranges: ReadRange[];
 }
 
-export interface KeyRange {
-  lo?: string;
-  hi?: string;
-  loInclusive?: boolean;
-  hiInclusive?: boolean;
+export type { KeyRange };
+
+/** Estimated encoded bytes of a change record holding these rows (one image, or two for an update). */
+function changeBytes(first: readonly Value[], second?: readonly Value[]): number {
+  return CHANGE_RECORD_BYTES + rowBytes(first) + (second === undefined ? 0 : rowBytes(second));
 }
 
 /** The overlay's entry for `key`: a stored row, null (deleted here) or undefined (untouched). */
@@ -694,10 +703,7 @@ function overlaySize(o: TableOverlay): number {
  */
 function overlayEntries(o: TableOverlay, r: KeyRange): { keys: string[]; rows: Array<StoredRow | null> } {
   if (!o.sorted) o.sorted = [...o.rows.keys()].sort();
-  const inRange = (k: string): boolean =>
-    (r.lo === undefined || (r.loInclusive === false ? k > r.lo : k >= r.lo)) &&
-    (r.hi === undefined || (r.hiInclusive === false ? k < r.hi : k <= r.hi));
-  const mapped = o.sorted.filter(inRange);
+  const mapped = o.sorted.filter((k) => inRange(k, r));
   const keys: string[] = [];
   const rows: Array<StoredRow | null> = [];
   const run = o.run;
@@ -705,7 +711,7 @@ function overlayEntries(o: TableOverlay, r: KeyRange): { keys: string[]; rows: A
   let runKey = j < run.length ? run.keyAt(j) : undefined;
   let i = 0;
   for (;;) {
-    if (runKey !== undefined && !inRange(runKey)) runKey = undefined;
+    if (runKey !== undefined && !inRange(runKey, r)) runKey = undefined;
     const mapKey = i < mapped.length ? mapped[i] : undefined;
     if (mapKey === undefined && runKey === undefined) break;
     if (runKey === undefined || (mapKey !== undefined && mapKey <= runKey)) {
