@@ -44,6 +44,7 @@ import { pack, unpack } from '../../base/codec.js';
 import type { Value } from '../../base/values.js';
 import { lowerBound, upperBound } from '../../storage/memory.js';
 import { keyPrefix, lowerBoundIn, upperBoundIn } from './search.js';
+import { NOT_INLINE, PackedLeaf, UNPACKED } from './packed-leaf.js';
 import { STORE_ENTRY_BYTES_MAX } from '../../storage/types.js';
 import {
   type BranchPage,
@@ -189,6 +190,10 @@ export class BTree {
     const prefix = keyPrefix(key);
     const p = this.leafCached(key, prefix);
     if (p === undefined) return NOT_CACHED;
+    if (p instanceof PackedLeaf) {
+      const row = p.lookup(key, prefix);
+      if (row !== UNPACKED) return row === NOT_INLINE ? NOT_CACHED : row;
+    }
     const j = lowerBoundIn(p, key, prefix);
     if (j === p.keys.length || p.keys[j] !== key) return undefined;
     const v = p.vals[j]!;
@@ -300,6 +305,16 @@ export class BTree {
       assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
       const id = p.children[upperBound(p.keys, key)]!;
       p = (this.pages.peek(id) as Node | undefined) ?? (await this.node(id));
+    }
+    if (p instanceof PackedLeaf) {
+      const row = p.lookup(key, keyPrefix(key));
+      // An overflow row is read below, from the materialized page's reference.
+      if (row !== UNPACKED && row !== NOT_INLINE) return row;
+    }
+    if (p instanceof PackedLeaf) {
+      const row = p.lookup(key, keyPrefix(key));
+      // An overflow row is read below, from the materialized page's reference.
+      if (row !== UNPACKED && row !== NOT_INLINE) return row;
     }
     const j = lowerBound(p.keys, key);
     if (j === p.keys.length || p.keys[j] !== key) return undefined;
@@ -533,6 +548,10 @@ export class BTree {
       assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
       const id = p.children[upperBound(p.keys, key)]!;
       p = (this.pages.peek(id) as Node | undefined) ?? (await this.node(id));
+    }
+    if (p instanceof PackedLeaf) {
+      const row = p.lookup(key, keyPrefix(key));
+      if (row !== UNPACKED) return row !== undefined;
     }
     const j = lowerBound(p.keys, key);
     return j < p.keys.length && p.keys[j] === key;

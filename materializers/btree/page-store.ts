@@ -35,6 +35,7 @@ import { assert, DosqlError } from '../../base/errors.js';
 import { pack, unpack } from '../../base/codec.js';
 import { Real, type Value } from '../../base/values.js';
 import { MsgpackWriter } from '../../log/msgpack.js';
+import { PackedLeaf } from './packed-leaf.js';
 import { STORE_ENTRY_BYTES_MAX, STORE_KEYS_PER_CALL_MAX, type ByteStore } from '../../storage/types.js';
 
 /** Default bound of the clean-page cache, in estimated bytes. */
@@ -417,14 +418,21 @@ export class PageStore {
   }
 }
 
+/**
+ * The cache's charge for a page: its byte estimate and a per-entry overhead. A packed leaf's
+ * estimate is its stored size, which is known without walking it and is within a small factor
+ * of `leafBytes` (number keys take more bytes stored, numbers fewer).
+ */
 function pageMemoryBytes(p: Page): number {
   if (p.kind === 'overflow') return p.bytes + ENTRY_MEMORY_BYTES;
+  if (p instanceof PackedLeaf) return p.storedBytes + ENTRY_MEMORY_BYTES * (p.count + 1);
   return p.bytes + ENTRY_MEMORY_BYTES * (p.keys.length + 1);
 }
 
 function clonePage<P extends Page>(p: P): P {
   switch (p.kind) {
     case 'leaf':
+      if (p instanceof PackedLeaf) return p.fresh() as P;
       return { kind: 'leaf', keys: p.keys.slice(), vals: p.vals.slice(), bytes: p.bytes, n: p.n } as P;
     case 'branch':
       return { kind: 'branch', keys: p.keys.slice(), children: p.children.slice(), bytes: p.bytes, n: p.n } as P;
@@ -494,6 +502,10 @@ function writeOverflowRef(w: MsgpackWriter, ref: OverflowRef): boolean {
 }
 
 export function decodePage(bytes: Uint8Array, id: number): Page {
+  if (bytes[1] === KIND_LEAF) {
+    const packed = PackedLeaf.fromStored(bytes);
+    if (packed !== undefined) return packed;
+  }
   let d: unknown;
   try {
     d = unpack(bytes);
@@ -507,6 +519,7 @@ export function decodePage(bytes: Uint8Array, id: number): Page {
     }
     if (Array.isArray(keys) && Array.isArray(items) && typeof n === 'number') {
       if (kind === KIND_LEAF && items.length === keys.length) {
+        // Not reached for leaves the packed reader reads (decodePage tries it first).
         const leaf: LeafPage = { kind: 'leaf', keys: keys as string[], vals: items as LeafValue[], bytes: 0, n, prefixes: undefined };
         leaf.bytes = leafBytes(leaf);
         return leaf;

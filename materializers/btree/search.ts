@@ -15,16 +15,17 @@ import { lowerBound, upperBound } from '../../storage/memory.js';
 import type { BranchPage, LeafPage } from './page-store.js';
 
 /** Chars in a prefix: 257^6 < 2^53, so every prefix is an exact double. */
-const PREFIX_CHARS = 6;
-const PREFIX_BASE = 257;
+export const PREFIX_CHARS = 6;
+export const PREFIX_BASE = 257;
 /** What `keyPrefix` returns for a key with a char above 255 among its first PREFIX_CHARS. */
 export const NO_PREFIX = -1;
 /** A page whose keys do not all have prefixes. */
 const UNSEARCHABLE = new Float64Array(0);
 
-export function keyPrefix(key: string): number {
+/** The prefix of `key`'s chars from `from` on (packed leaves also take the next PREFIX_CHARS). */
+export function keyPrefix(key: string, from = 0): number {
   let x = 0;
-  for (let i = 0; i < PREFIX_CHARS; i++) {
+  for (let i = from; i < from + PREFIX_CHARS; i++) {
     const c = i < key.length ? key.charCodeAt(i) + 1 : 0;
     if (c > 256) return NO_PREFIX;
     x = x * PREFIX_BASE + c;

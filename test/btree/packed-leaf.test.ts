@@ -1,0 +1,166 @@
+/**
+ * Packed leaves (materializers/btree/packed-leaf.ts) answer what the decoded page answers, and the
+ * reader they use (log/msgpack-reader.ts) decodes what msgpackr decodes.
+ */
+import { describe, expect, it } from 'vitest';
+import { pack, unpack } from '../../base/codec.js';
+import { Real, type Value } from '../../base/values.js';
+import { MsgpackReader, UNSUPPORTED } from '../../log/msgpack-reader.js';
+import { encodeKey } from '../../materializers/btree/index.js';
+import { NOT_INLINE, PackedLeaf, UNPACKED } from '../../materializers/btree/packed-leaf.js';
+import { decodePage, encodePage, leafBytes, type LeafPage, type LeafValue } from '../../materializers/btree/page-store.js';
+import { keyPrefix } from '../../materializers/btree/search.js';
+import { lowerBound } from '../../storage/memory.js';
+import { rng, type Rng } from '../support/random.js';
+
+const TEXT_CHARS = ['a', 'z', '0', '\0', '\x7f', '\x80', '\xff', '\u0100', '\u07ff', '\u0800', '\ud7ff', '\ue000', '\uffff', '\ud83d\ude00'];
+
+function randomText(r: Rng, maxChars: number): string {
+  return Array.from({ length: r.int(maxChars + 1) }, () => TEXT_CHARS[r.int(TEXT_CHARS.length)]!).join('');
+}
+
+function randomValue(r: Rng): Value {
+  switch (r.int(12)) {
+    case 0:
+      return null;
+    case 1:
+      return r.int(256) - 128;
+    case 2:
+      return [0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1][r.int(11)]! * (r.chance(0.3) ? -1 : 1);
+    case 3:
+      return (r.int(2_000_001) - 1_000_000) / 8;
+    case 4:
+      return new Real(r.int(1000) - 500);
+    case 5:
+      return [-(2n ** 63n), 2n ** 63n - 1n, 2n ** 53n + 1n, -(2n ** 60n)][r.int(4)]!;
+    case 6:
+      return Uint8Array.from({ length: [0, 3, 255, 256, 300][r.int(5)]! }, (_, i) => (i * 37) & 0xff);
+    case 7:
+      return randomText(r, 40);
+    case 8:
+      return 'x'.repeat([15, 16, 17, 63, 64, 65, 300][r.int(7)]!);
+    default:
+      return `name-${r.int(1_000_000)}`;
+  }
+}
+
+/** Values as comparable plain data: msgpackr gives Buffers, the reader Uint8Arrays. */
+function plain(v: unknown): unknown {
+  if (v instanceof Uint8Array) return { blob: Array.from(v) };
+  if (Array.isArray(v)) return v.map(plain);
+  return v;
+}
+
+function randomKey(r: Rng): string {
+  switch (r.int(5)) {
+    case 0:
+      return encodeKey([r.int(200_000) - 100_000]);
+    case 1:
+      return encodeKey([r.int(1000) / 7]);
+    case 2: // text keys, some with chars that have no prefix
+      return encodeKey([randomText(r, 8)]);
+    case 3: // long keys that share their first 12 chars: equality needs the bytes
+      return encodeKey([`shared-prefix-${r.int(50)}`, r.int(3)]);
+    default:
+      return encodeKey([`k${r.int(300)}`]);
+  }
+}
+
+function randomLeaf(r: Rng, keys: string[]): LeafPage {
+  const vals: LeafValue[] = keys.map(() =>
+    r.chance(0.05) ? { o: [r.int(1000) + 1, r.int(1000) + 1], n: 12_345 } : Array.from({ length: r.int(7) }, () => randomValue(r)),
+  );
+  const page: LeafPage = { kind: 'leaf', keys, vals, bytes: 0, n: r.chance(0.5) ? -1 : r.int(100_000) };
+  page.bytes = leafBytes(page);
+  return page;
+}
+
+/** What a lookup of `key` in the decoded page returns. */
+function expected(page: LeafPage, key: string): unknown {
+  const j = lowerBound(page.keys, key);
+  if (j === page.keys.length || page.keys[j] !== key) return undefined;
+  const v = page.vals[j]!;
+  return Array.isArray(v) ? v : NOT_INLINE;
+}
+
+describe('MsgpackReader', () => {
+  it('decodes rows exactly as msgpackr does', () => {
+    const r = rng(71);
+    const reader = new MsgpackReader();
+    for (let i = 0; i < 3000; i++) {
+      const row = Array.from({ length: r.int(9) }, () => randomValue(r));
+      const bytes = pack(['pad', row, 7]);
+      reader.reset(bytes, 5); // after the fixarray header and the 'pad' fixstr
+      const got = reader.row();
+      expect(got).not.toBe(UNSUPPORTED);
+      expect(plain(got)).toEqual(plain((unpack(bytes) as unknown[])[1]));
+      expect(bytes[reader.pos]).toBe(7);
+    }
+  });
+
+  it('answers UNSUPPORTED for what is not a SQL value', () => {
+    const reader = new MsgpackReader();
+    for (const v of [{ a: 1 }, [1, [2]], true, 1.5e300 /* fine */, new Uint8Array(0)]) {
+      const got = reader.reset(pack([v])).row();
+      if (typeof v === 'number' || v instanceof Uint8Array) expect(got).not.toBe(UNSUPPORTED);
+      else expect(got).toBe(UNSUPPORTED);
+    }
+  });
+});
+
+describe('PackedLeaf', () => {
+  it('looks up every key, and no other, as the decoded page does, without decoding the page', () => {
+    const r = rng(72);
+    for (let round = 0; round < 300; round++) {
+      const keys = [...new Set(Array.from({ length: r.int(90) }, () => randomKey(r)))].sort();
+      const page = randomLeaf(r, keys);
+      const packed = PackedLeaf.fromStored(encodePage(page))!;
+      expect(packed).toBeInstanceOf(PackedLeaf);
+      const probes = [...keys, ...Array.from({ length: 60 }, () => randomKey(r)), ...keys.map((k) => k + '\0'), ...keys.map((k) => k.slice(0, -1))];
+      let unpacked = false;
+      for (const key of probes) {
+        const got = packed.lookup(key, keyPrefix(key));
+        if (got === UNPACKED) {
+          unpacked = true; // a page or key without prefixes: search the arrays, as BTree does
+          continue;
+        }
+        expect(plain(got), JSON.stringify(key)).toEqual(plain(expected(page, key)));
+      }
+      // Keys that all have prefixes are answered from the bytes alone.
+      const indexable = keys.every((k) => keyPrefix(k) !== -1 && keyPrefix(k, 6) !== -1);
+      if (indexable) expect(unpacked).toBe(false);
+      expect(packed.packed).toBe(!unpacked);
+      expect(packed.bytes).toBe(page.bytes);
+      expect(packed.n).toBe(page.n);
+      expect(plain(packed.keys)).toEqual(plain(page.keys));
+      expect(plain(packed.vals)).toEqual(plain(page.vals));
+      expect(packed.packed).toBe(false);
+    }
+  });
+
+  it('hands out writable copies that match the page and share nothing with it', () => {
+    const r = rng(73);
+    for (let round = 0; round < 100; round++) {
+      const keys = [...new Set(Array.from({ length: 1 + r.int(60) }, () => randomKey(r)))].sort();
+      const page = randomLeaf(r, keys);
+      const packed = PackedLeaf.fromStored(encodePage(page))!;
+      const copy = packed.fresh();
+      expect(copy).not.toBeInstanceOf(PackedLeaf);
+      expect(plain(copy.keys)).toEqual(plain(page.keys));
+      expect(plain(copy.vals)).toEqual(plain(page.vals));
+      expect([copy.bytes, copy.n]).toEqual([page.bytes, page.n]);
+      copy.keys.pop();
+      expect(packed.count).toBe(keys.length);
+      expect(packed.keys.length).toBe(keys.length);
+    }
+  });
+
+  it('is what decodePage returns for a stored leaf; a clean page refuses writes', () => {
+    const page = randomLeaf(rng(74), [encodeKey([1]), encodeKey([2])]);
+    const decoded = decodePage(encodePage(page), 1);
+    expect(decoded).toBeInstanceOf(PackedLeaf);
+    expect(() => {
+      (decoded as LeafPage).keys = [];
+    }).toThrow();
+  });
+});
