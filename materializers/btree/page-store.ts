@@ -29,7 +29,8 @@
  * Encoding: a page is msgpack `[kind, keys, rows | children, n]`. Leaves and branches are written by
  * the hand-written writer of log/msgpack.ts (the same bytes msgpackr writes, several times faster,
  * which a checkpoint of many pages notices); each page is copied out exactly sized, so a stored
- * page never pins a shared buffer.
+ * page never pins a shared buffer. A leaf read back is cached packed (packed-leaf.ts): its bytes,
+ * decoded only when something needs its arrays.
  */
 import { assert, DosqlError } from '../../base/errors.js';
 import { pack, unpack } from '../../base/codec.js';
