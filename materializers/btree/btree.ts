@@ -44,7 +44,7 @@ import { pack, unpack } from '../../base/codec.js';
 import type { Value } from '../../base/values.js';
 import { lowerBound, upperBound } from '../../storage/memory.js';
 import { keyPrefix, lowerBoundIn, upperBoundIn } from './search.js';
-import { NOT_INLINE, PackedLeaf, UNPACKED } from './packed-leaf.js';
+import { NOT_INLINE, PackedLeaf, PAST_LEAF, UNPACKED } from './packed-leaf.js';
 import { STORE_ENTRY_BYTES_MAX } from '../../storage/types.js';
 import {
   type BranchPage,
@@ -149,6 +149,8 @@ export class BTree {
   private readLeafVersion = -1;
   /** Where in `readLeaf` the last `ceilingCached` landed. */
   private readIndex = -1;
+  /** The packed leaf the last `ceilingCached` seek read without decoding it (a heuristic only). */
+  private packedLeaf: PackedLeaf | undefined;
 
   private constructor(pages: PageStore, rootId: number, options: BTreeOptions) {
     this.pages = pages;
@@ -239,6 +241,15 @@ export class BTree {
       prefix = keyPrefix(lo);
       const p = this.leafCached(lo, prefix);
       if (p === undefined) return NOT_CACHED;
+      if (p instanceof PackedLeaf && p.packed && p !== this.packedLeaf) {
+        // A leaf read from the store: one seek reads it packed. A second seek in a row into the
+        // same leaf (a scan) falls through and decodes it, for readLeaf's shortcut.
+        this.packedLeaf = p;
+        const r = p.ceiling(lo, prefix);
+        if (r === PAST_LEAF) return this.ceilingPastLeaf(lo);
+        if (r === NOT_INLINE) return NOT_CACHED;
+        if (r !== UNPACKED) return r;
+      }
       leaf = p;
       this.readLeaf = p;
       this.readLeafVersion = this.version;
@@ -294,18 +305,29 @@ export class BTree {
   async ceiling(lo: string): Promise<[string, Value[]] | undefined> {
     const hit = this.ceilingCached(lo);
     if (hit !== NOT_CACHED) return hit;
+    const leaf = await this.leafAt(lo);
+    if (leaf instanceof PackedLeaf) {
+      const r = leaf.ceiling(lo, keyPrefix(lo));
+      if (r !== UNPACKED && r !== NOT_INLINE && r !== PAST_LEAF) return r;
+    }
     for await (const e of this.scan({ lo })) return e;
     return undefined;
   }
 
-  async get(key: string): Promise<Value[] | undefined> {
-    this.checkLive();
+  /** The leaf whose key range holds `key`, reading pages as needed. */
+  private async leafAt(key: string): Promise<LeafPage> {
     let p = (this.pages.peek(this.root) as Node | undefined) ?? (await this.node(this.root));
     for (let depth = 0; p.kind === 'branch'; depth++) {
       assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
       const id = p.children[upperBound(p.keys, key)]!;
       p = (this.pages.peek(id) as Node | undefined) ?? (await this.node(id));
     }
+    return p;
+  }
+
+  async get(key: string): Promise<Value[] | undefined> {
+    this.checkLive();
+    const p = await this.leafAt(key);
     if (p instanceof PackedLeaf) {
       const row = p.lookup(key, keyPrefix(key));
       // An overflow row is read below, from the materialized page's reference.
@@ -543,12 +565,7 @@ export class BTree {
   }
 
   private async contains(key: string): Promise<boolean> {
-    let p = (this.pages.peek(this.root) as Node | undefined) ?? (await this.node(this.root));
-    for (let depth = 0; p.kind === 'branch'; depth++) {
-      assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
-      const id = p.children[upperBound(p.keys, key)]!;
-      p = (this.pages.peek(id) as Node | undefined) ?? (await this.node(id));
-    }
+    const p = await this.leafAt(key);
     if (p instanceof PackedLeaf) {
       const row = p.lookup(key, keyPrefix(key));
       if (row !== UNPACKED) return row !== undefined;

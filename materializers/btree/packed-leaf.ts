@@ -35,6 +35,8 @@ import { keyPrefix, NO_PREFIX, PREFIX_BASE, PREFIX_CHARS } from './search.js';
 
 /** What `lookup` returns for a key whose row lives in overflow pages. */
 export const NOT_INLINE: unique symbol = Symbol('NOT_INLINE');
+/** What `ceiling` returns when every key of the page is below the sought one. */
+export const PAST_LEAF: unique symbol = Symbol('PAST_LEAF');
 /** What `lookup` returns once the page is materialized: search `keys` and `vals` instead. */
 export const UNPACKED: unique symbol = Symbol('UNPACKED');
 
@@ -155,26 +157,58 @@ export class PackedLeaf implements LeafPage {
    * (now or before): search `keys` then.
    */
   lookup(key: string, hi: number): Value[] | undefined | typeof NOT_INLINE | typeof UNPACKED {
-    const raw = this.raw;
-    if (raw === undefined) return UNPACKED;
+    const j = this.seek(key, hi);
+    if (j < 0) return UNPACKED;
+    if (j === this.count || !this.keyEquals(j, key, hi)) return undefined;
+    return this.rowAt(j);
+  }
+
+  /**
+   * The first entry with key >= `lo` (`hi` = keyPrefix(lo)), as a fresh key and row: the seek
+   * time-travel reads make into history. PAST_LEAF when every key here is below `lo` (the answer
+   * is in a leaf to the right), NOT_INLINE and UNPACKED as for `lookup`.
+   */
+  ceiling(lo: string, hi: number): [string, Value[]] | typeof PAST_LEAF | typeof NOT_INLINE | typeof UNPACKED {
+    const j = this.seek(lo, hi);
+    if (j < 0) return UNPACKED;
+    if (j === this.count) return PAST_LEAF;
+    const row = this.rowAt(j);
+    if (row === NOT_INLINE || row === UNPACKED) return row;
+    const ix = this.index!;
+    const key = reader.reset(this.raw!, ix.at[AT_SLOTS * j]!).string(ix.at[AT_SLOTS * j + 1]!);
+    return [key, row];
+  }
+
+  /** The index of the first key >= `key` (`hi` = keyPrefix(key)); -1 when the page had to be materialized. */
+  private seek(key: string, hi: number): number {
+    if (this.raw === undefined) return -1;
     if (this.index === null) {
       this.learn();
-      if (this.index === null) return this.unpack(); // keys without prefixes, or bytes the walk refused
+      if (this.index === null) {
+        this.materialize(); // keys without prefixes, or bytes the walk refused
+        return -1;
+      }
     }
     const ix = this.index;
     const lo = keyPrefix(key, PREFIX_CHARS);
-    let j: number;
-    if (hi === NO_PREFIX || lo === NO_PREFIX) {
-      // The sought key has a char above 255 early on, so no page key's prefixes can equal its own.
-      j = this.lowerBoundByBytes(ix, key);
-      if (j === this.count || this.compareAt(ix, j, key) !== 0) return undefined;
-    } else {
-      j = this.lowerBound(ix, key, hi, lo);
-      const pre = ix.pre;
-      if (j === this.count || pre[2 * j] !== hi || pre[2 * j + 1] !== lo) return undefined;
-      if (!(ix.short && key.length <= INDEXED_CHARS) && this.compareAt(ix, j, key) !== 0) return undefined;
-    }
-    const at = ix.at[AT_SLOTS * j + 2]!;
+    // A sought key with a char above 255 early on has no prefixes to compare: bytes only.
+    if (hi === NO_PREFIX || lo === NO_PREFIX) return this.lowerBoundByBytes(ix, key);
+    return this.lowerBound(ix, key, hi, lo);
+  }
+
+  /** Whether key `j` is `key` (`hi` = keyPrefix(key)); the page is packed and indexed. */
+  private keyEquals(j: number, key: string, hi: number): boolean {
+    const ix = this.index!;
+    const lo = keyPrefix(key, PREFIX_CHARS);
+    if (hi === NO_PREFIX || lo === NO_PREFIX) return this.compareAt(ix, j, key) === 0;
+    if (ix.pre[2 * j] !== hi || ix.pre[2 * j + 1] !== lo) return false;
+    return (ix.short && key.length <= INDEXED_CHARS) || this.compareAt(ix, j, key) === 0;
+  }
+
+  /** Row `j`, decoded fresh; the page is packed and indexed. */
+  private rowAt(j: number): Value[] | typeof NOT_INLINE | typeof UNPACKED {
+    const raw = this.raw!;
+    const at = this.index!.at[AT_SLOTS * j + 2]!;
     if ((raw[at]! & 0xf0) === 0x80) return NOT_INLINE; // a map: an overflow reference
     const row = reader.reset(raw, at).row();
     return row === UNSUPPORTED ? this.unpack() : row;

@@ -7,7 +7,7 @@ import { pack, unpack } from '../../base/codec.js';
 import { Real, type Value } from '../../base/values.js';
 import { MsgpackReader, UNSUPPORTED } from '../../log/msgpack-reader.js';
 import { encodeKey } from '../../materializers/btree/index.js';
-import { NOT_INLINE, PackedLeaf, UNPACKED } from '../../materializers/btree/packed-leaf.js';
+import { NOT_INLINE, PackedLeaf, PAST_LEAF, UNPACKED } from '../../materializers/btree/packed-leaf.js';
 import { decodePage, encodePage, leafBytes, type LeafPage, type LeafValue } from '../../materializers/btree/page-store.js';
 import { keyPrefix } from '../../materializers/btree/search.js';
 import { lowerBound } from '../../storage/memory.js';
@@ -135,6 +135,24 @@ describe('PackedLeaf', () => {
       expect(plain(packed.keys)).toEqual(plain(page.keys));
       expect(plain(packed.vals)).toEqual(plain(page.vals));
       expect(packed.packed).toBe(false);
+    }
+  });
+
+  it('seeks the first key at or above any key, as the decoded page does', () => {
+    const r = rng(75);
+    for (let round = 0; round < 200; round++) {
+      const keys = [...new Set(Array.from({ length: r.int(90) }, () => randomKey(r)))].sort();
+      const page = randomLeaf(r, keys);
+      const packed = PackedLeaf.fromStored(encodePage(page))!;
+      const probes = [...keys, ...Array.from({ length: 60 }, () => randomKey(r)), ...keys.map((k) => k + '\0'), ...keys.map((k) => k.slice(0, -1)), '', '\uffff'];
+      for (const lo of probes) {
+        const got = packed.ceiling(lo, keyPrefix(lo));
+        if (got === UNPACKED) continue;
+        const j = lowerBound(page.keys, lo);
+        const v = page.vals[j];
+        const want = j === keys.length ? PAST_LEAF : Array.isArray(v) ? [page.keys[j], v] : NOT_INLINE;
+        expect(plain(got), JSON.stringify(lo)).toEqual(plain(want));
+      }
     }
   });
 
