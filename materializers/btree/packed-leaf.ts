@@ -101,10 +101,8 @@ export class PackedLeaf implements LeafPage {
    * Undefined when the bytes do not start like a leaf (decode them with msgpackr then).
    */
   static fromStored(raw: Uint8Array): PackedLeaf | undefined {
-    if (raw[0] !== PAGE_ARRAY_HEADER || raw[1] !== KIND_LEAF) return undefined;
-    const count = reader.reset(raw, 2).arrayHeader();
-    if (count < 0 || count > raw.length) return undefined;
-    return new PackedLeaf(ownBytes(raw), count);
+    const count = readLeafHeader(raw);
+    return count < 0 ? undefined : new PackedLeaf(ownBytes(raw), count);
   }
 
   /** The decoded page's byte estimate (page-store.ts's leafBytes), exact; computed on first use. */
@@ -321,15 +319,22 @@ function ownBytes(raw: Uint8Array): Uint8Array {
   return raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : raw.slice();
 }
 
+/**
+ * The key count of a stored leaf, leaving `reader` at its first key; -1 when the bytes do not
+ * start like a leaf, or claim more keys than they have bytes (each key takes at least one: a
+ * larger count is corrupt, and would bound no loop).
+ */
+function readLeafHeader(raw: Uint8Array): number {
+  if (raw[0] !== PAGE_ARRAY_HEADER || raw[1] !== KIND_LEAF) return -1;
+  const count = reader.reset(raw, 2).arrayHeader();
+  return count <= raw.length - reader.pos ? count : -1;
+}
+
 /** One pass over a stored leaf: its key count, byte estimate, `n` and index; undefined when not a leaf the reader reads. */
 function walkLeaf(raw: Uint8Array): LeafWalk | undefined {
-  const r = reader.reset(raw);
-  if (raw[0] !== PAGE_ARRAY_HEADER) return undefined;
-  r.pos = 1;
-  if (r.number() !== KIND_LEAF) return undefined;
-  const count = r.arrayHeader();
-  // Each key takes at least a byte: a larger count is corrupt, and would bound nothing.
-  if (count < 0 || count > raw.length - r.pos) return undefined;
+  const count = readLeafHeader(raw);
+  if (count < 0) return undefined;
+  const r = reader;
   const pre = new Float64Array(2 * count);
   const at = new Uint32Array(AT_SLOTS * count);
   let bytes = PAGE_HEADER_BYTES;
@@ -501,12 +506,9 @@ function decodeLeaf(raw: Uint8Array): DecodedLeaf {
 }
 
 function readLeaf(raw: Uint8Array): DecodedLeaf | undefined {
-  const r = reader.reset(raw);
-  if (raw[0] !== PAGE_ARRAY_HEADER) return undefined;
-  r.pos = 1;
-  if (r.number() !== KIND_LEAF) return undefined;
-  const count = r.arrayHeader();
-  if (count < 0 || count > raw.length) return undefined;
+  const count = readLeafHeader(raw);
+  if (count < 0) return undefined;
+  const r = reader;
   const keys: string[] = [];
   for (let i = 0; i < count; i++) {
     const len = r.strHeader();
