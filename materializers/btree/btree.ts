@@ -333,11 +333,6 @@ export class BTree {
       // An overflow row is read below, from the materialized page's reference.
       if (row !== UNPACKED && row !== NOT_INLINE) return row;
     }
-    if (p instanceof PackedLeaf) {
-      const row = p.lookup(key, keyPrefix(key));
-      // An overflow row is read below, from the materialized page's reference.
-      if (row !== UNPACKED && row !== NOT_INLINE) return row;
-    }
     const j = lowerBound(p.keys, key);
     if (j === p.keys.length || p.keys[j] !== key) return undefined;
     const v = p.vals[j]!;

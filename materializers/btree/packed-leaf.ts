@@ -181,7 +181,8 @@ export class PackedLeaf implements LeafPage {
   private seek(key: string, hi: number): number {
     if (this.raw === undefined) return -1;
     if (this.index === null) {
-      this.learn();
+      // A walk already made (for `bytes` or `n`) found the keys without prefixes: not again.
+      if (this.estimate < 0) this.learn();
       if (this.index === null) {
         this.materialize(); // keys without prefixes, or bytes the walk refused
         return -1;

@@ -503,10 +503,8 @@ function writeOverflowRef(w: MsgpackWriter, ref: OverflowRef): boolean {
 }
 
 export function decodePage(bytes: Uint8Array, id: number): Page {
-  if (bytes[1] === KIND_LEAF) {
-    const packed = PackedLeaf.fromStored(bytes);
-    if (packed !== undefined) return packed;
-  }
+  const packed = PackedLeaf.fromStored(bytes);
+  if (packed !== undefined) return packed;
   let d: unknown;
   try {
     d = unpack(bytes);
@@ -520,7 +518,7 @@ export function decodePage(bytes: Uint8Array, id: number): Page {
     }
     if (Array.isArray(keys) && Array.isArray(items) && typeof n === 'number') {
       if (kind === KIND_LEAF && items.length === keys.length) {
-        // Not reached for leaves the packed reader reads (decodePage tries it first).
+        // Only a leaf whose header fromStored does not read (it takes every leaf MsgpackWriter or msgpackr writes).
         const leaf: LeafPage = { kind: 'leaf', keys: keys as string[], vals: items as LeafValue[], bytes: 0, n, prefixes: undefined };
         leaf.bytes = leafBytes(leaf);
         return leaf;

@@ -9,7 +9,7 @@ import { MsgpackReader, UNSUPPORTED } from '../../log/msgpack-reader.js';
 import { encodeKey } from '../../materializers/btree/index.js';
 import { NOT_INLINE, PackedLeaf, PAST_LEAF, UNPACKED } from '../../materializers/btree/packed-leaf.js';
 import { decodePage, encodePage, leafBytes, type LeafPage, type LeafValue } from '../../materializers/btree/page-store.js';
-import { keyPrefix } from '../../materializers/btree/search.js';
+import { keyPrefix, NO_PREFIX, PREFIX_CHARS } from '../../materializers/btree/search.js';
 import { lowerBound } from '../../storage/memory.js';
 import { rng, type Rng } from '../support/random.js';
 
@@ -75,6 +75,18 @@ function randomLeaf(r: Rng, keys: string[]): LeafPage {
   return page;
 }
 
+/** A random leaf of `keysMin` + up to `keysMax` - 1 sorted keys, and its packed form. */
+function randomPacked(r: Rng, keysMax: number, keysMin = 0): { keys: string[]; page: LeafPage; packed: PackedLeaf } {
+  const keys = [...new Set(Array.from({ length: keysMin + r.int(keysMax) }, () => randomKey(r)))].sort();
+  const page = randomLeaf(r, keys);
+  return { keys, page, packed: PackedLeaf.fromStored(encodePage(page))! };
+}
+
+/** Keys to look for in a page of `keys`: each of them, random others, and each one char longer and shorter. */
+function probesNear(r: Rng, keys: string[]): string[] {
+  return [...keys, ...Array.from({ length: 60 }, () => randomKey(r)), ...keys.map((k) => k + '\0'), ...keys.map((k) => k.slice(0, -1))];
+}
+
 /** What a lookup of `key` in the decoded page returns. */
 function expected(page: LeafPage, key: string): unknown {
   const j = lowerBound(page.keys, key);
@@ -112,13 +124,10 @@ describe('PackedLeaf', () => {
   it('looks up every key, and no other, as the decoded page does, without decoding the page', () => {
     const r = rng(72);
     for (let round = 0; round < 300; round++) {
-      const keys = [...new Set(Array.from({ length: r.int(90) }, () => randomKey(r)))].sort();
-      const page = randomLeaf(r, keys);
-      const packed = PackedLeaf.fromStored(encodePage(page))!;
+      const { keys, page, packed } = randomPacked(r, 90);
       expect(packed).toBeInstanceOf(PackedLeaf);
-      const probes = [...keys, ...Array.from({ length: 60 }, () => randomKey(r)), ...keys.map((k) => k + '\0'), ...keys.map((k) => k.slice(0, -1))];
       let unpacked = false;
-      for (const key of probes) {
+      for (const key of probesNear(r, keys)) {
         const got = packed.lookup(key, keyPrefix(key));
         if (got === UNPACKED) {
           unpacked = true; // a page or key without prefixes: search the arrays, as BTree does
@@ -127,7 +136,7 @@ describe('PackedLeaf', () => {
         expect(plain(got), JSON.stringify(key)).toEqual(plain(expected(page, key)));
       }
       // Keys that all have prefixes are answered from the bytes alone.
-      const indexable = keys.every((k) => keyPrefix(k) !== -1 && keyPrefix(k, 6) !== -1);
+      const indexable = keys.every((k) => keyPrefix(k) !== NO_PREFIX && keyPrefix(k, PREFIX_CHARS) !== NO_PREFIX);
       if (indexable) expect(unpacked).toBe(false);
       expect(packed.packed).toBe(!unpacked);
       expect(packed.bytes).toBe(page.bytes);
@@ -141,11 +150,8 @@ describe('PackedLeaf', () => {
   it('seeks the first key at or above any key, as the decoded page does', () => {
     const r = rng(75);
     for (let round = 0; round < 200; round++) {
-      const keys = [...new Set(Array.from({ length: r.int(90) }, () => randomKey(r)))].sort();
-      const page = randomLeaf(r, keys);
-      const packed = PackedLeaf.fromStored(encodePage(page))!;
-      const probes = [...keys, ...Array.from({ length: 60 }, () => randomKey(r)), ...keys.map((k) => k + '\0'), ...keys.map((k) => k.slice(0, -1)), '', '\uffff'];
-      for (const lo of probes) {
+      const { keys, page, packed } = randomPacked(r, 90);
+      for (const lo of [...probesNear(r, keys), '', '\uffff']) {
         const got = packed.ceiling(lo, keyPrefix(lo));
         if (got === UNPACKED) continue;
         const j = lowerBound(page.keys, lo);
@@ -159,9 +165,7 @@ describe('PackedLeaf', () => {
   it('hands out writable copies that match the page and share nothing with it', () => {
     const r = rng(73);
     for (let round = 0; round < 100; round++) {
-      const keys = [...new Set(Array.from({ length: 1 + r.int(60) }, () => randomKey(r)))].sort();
-      const page = randomLeaf(r, keys);
-      const packed = PackedLeaf.fromStored(encodePage(page))!;
+      const { keys, page, packed } = randomPacked(r, 60, 1);
       const copy = packed.fresh();
       expect(copy).not.toBeInstanceOf(PackedLeaf);
       expect(plain(copy.keys)).toEqual(plain(page.keys));
