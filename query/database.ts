@@ -164,6 +164,11 @@ export class Database {
   /** Rowid maxima the last commit left, valid while the applied LSN is still `lsn` (see connTxn). */
   private carriedMax: { lsn: bigint; max: ReadonlyMap<number, number | bigint | null> } | undefined;
   private changesSinceCheckpoint = 0;
+  /**
+   * Set by a commit that crossed the checkpoint threshold, to its durability: the checkpoint runs
+   * under the lock as soon as the committing statement lets go of it (see unlock).
+   */
+  private checkpointDue: Promise<void> | undefined;
   private closed = false;
   /** Set when a commit could not be applied: the in-memory state is unknown; reopen to recover. */
   private failure: DosqlError | undefined;
@@ -616,8 +621,14 @@ export class Database {
     }
   }
 
-  /** Hand the lock to the next waiter, or free it. */
+  /** Hand the lock to the next waiter, or free it; first run a checkpoint a commit made due. */
   private unlock(): void {
+    const due = this.checkpointDue;
+    if (due !== undefined) {
+      this.checkpointDue = undefined;
+      void this.checkpointAfter(due);
+      return;
+    }
     const next = this.waiters.shift();
     if (next) next();
     else this.busy = false;
@@ -992,13 +1003,33 @@ export class Database {
     // Subscribers learn of the commit once it is durable (they read only durable log).
     a.durable.then(() => this.notifyCommit(), () => {});
     this.changesSinceCheckpoint += txn.changes.length;
-    if (this.changesSinceCheckpoint >= (this.options.checkpointChangesMin ?? CHECKPOINT_CHANGES_DEFAULT)) {
-      await a.durable;
-      await this.tables.checkpoint();
-      await this.slots.enforceLag();
-      this.changesSinceCheckpoint = 0;
-    }
+    if (this.changesSinceCheckpoint >= (this.options.checkpointChangesMin ?? CHECKPOINT_CHANGES_DEFAULT)) this.checkpointDue = a.durable;
     return { durable: a.durable };
+  }
+
+  /**
+   * The checkpoint a commit made due, once that commit is durable, holding the lock the
+   * committing statement released: statements that come later wait for it, but the commit that
+   * made it due does not. Its caller's transaction is already durable in the log, so the
+   * checkpoint is upkeep: a failure leaves the changes counted, and the next commit tries again
+   * (a checkpoint that fails changes nothing a reader sees, see TableStore.checkpoint).
+   */
+  private async checkpointAfter(durable: Promise<void>): Promise<void> {
+    try {
+      await durable;
+      // A macrotask first: the committing caller's continuation runs before the checkpoint's
+      // synchronous part (encoding every dirty page) holds the thread for tens of milliseconds.
+      await new Promise<void>((resume) => setTimeout(resume, 0));
+      if (!this.closed && !this.failure) {
+        await this.tables.checkpoint();
+        await this.slots.enforceLag();
+        this.changesSinceCheckpoint = 0;
+      }
+    } catch {
+      // Counted changes stay counted: see above.
+    } finally {
+      this.unlock();
+    }
   }
 
   private intMode(options: CallOptions | undefined): IntMode {

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Database, DosqlError } from '../../index.js';
+import { Database, DosqlError, MemoryStore } from '../../index.js';
+import type { WriteBatch } from '../../storage/index.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -110,6 +111,31 @@ describe('Database embedded API', () => {
     await third.close();
   });
 
+  // The commit that crosses checkpointChangesMin returns first; the checkpoint runs right after,
+  // before any later statement, and a checkpoint that fails costs the commit nothing.
+  it('checkpoints after the commit that made it due returns, before the next statement', async () => {
+    const store = new PageWriteFailures();
+    const db = await Database.open({ storage: store, checkpointChangesMin: 20 });
+    await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    await db.exec('BEGIN');
+    for (let i = 1; i <= 30; i++) await db.exec('INSERT INTO t (v) VALUES (?)', [`row ${i}`]);
+    store.failNext = true; // the checkpoint's page write fails once
+    await db.exec('COMMIT'); // resolves: the commit is durable in the log
+    expect(store.failNext).toBe(true); // and the checkpoint has not run yet
+    expect((await db.query('SELECT count(*) FROM t')).rows).toEqual([[30]]);
+    expect(store.failNext).toBe(false); // the checkpoint ran, and failed, before that query
+    expect(store.metaWrites).toBe(0);
+    // Still due: the next commit checkpoints, again before the statement after it.
+    await db.exec("INSERT INTO t (v) VALUES ('more')");
+    expect(store.metaWrites).toBe(0);
+    await db.query('SELECT 1');
+    expect(store.metaWrites).toBe(1);
+    await db.close();
+    const again = await Database.open({ storage: store });
+    expect((await again.query('SELECT count(*) FROM t')).rows).toEqual([[31]]);
+    await again.close();
+  });
+
   it('shares one durable write among concurrent commits (group commit)', async () => {
     const db = await Database.open({ path: tempDir() });
     await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v)');
@@ -172,3 +198,18 @@ describe('SQLite key corner cases', () => {
     await db.close();
   });
 });
+
+/** A memory store whose next checkpoint write (one that writes a table meta record) can fail once. */
+class PageWriteFailures extends MemoryStore {
+  failNext = false;
+  metaWrites = 0;
+  override async write(batch: WriteBatch): Promise<void> {
+    const meta = (batch.put ?? []).some(([key]) => key.startsWith('tbl-meta-'));
+    if (meta && this.failNext) {
+      this.failNext = false;
+      throw new DosqlError('IO', 'injected checkpoint failure');
+    }
+    await super.write(batch);
+    if (meta) this.metaWrites++;
+  }
+}
