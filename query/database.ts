@@ -139,6 +139,8 @@ export interface CachedStatement {
   parsed: ParsedStatement;
   sql: string;
   plan?: { catalogVersion: number; statsVersion: number; plan: SelectPlan | DmlPlan };
+  /** The Env its synchronous runs reuse (see Database.syncEnv). */
+  syncEnv?: Env;
 }
 
 export type { CallOptions, ExecResult, Params, QueryResult };
@@ -743,7 +745,7 @@ export class Database {
     this.busy = true;
     let rows: Value[][] | typeof NEEDS_ASYNC;
     try {
-      rows = plan.runSync(this.statementEnv(st, this.readTxn, params, asOf));
+      rows = plan.runSync(this.syncEnv(st, this.readTxn, params, asOf));
     } finally {
       this.busy = false;
     }
@@ -790,7 +792,7 @@ export class Database {
     this.busy = true;
     let r: DmlResult | typeof NEEDS_ASYNC;
     try {
-      r = plan.runSync(this.statementEnv(st, txn, params));
+      r = plan.runSync(this.syncEnv(st, txn, params));
     } catch (e) {
       txn.rollbackTo(mark);
       this.unlock();
@@ -828,25 +830,24 @@ export class Database {
 
   /** The Env a statement runs in: its bound parameters, transaction, clock and helpers. */
   private statementEnv(st: CachedStatement, txn: Txn, params: Params | undefined, asOf?: bigint): Env {
-    const bound = bindParams(st.parsed, params);
-    // 'now' is read once per statement, as in SQLite, and only by statements that ask for it.
-    const clock = this.options.clock ?? Date.now;
-    let statementTime: number | undefined;
-    const h = this.runHelpers;
-    const run: DmlRun = {
-      foreignKeys: this.foreignKeys,
-      params: bound,
-      txn,
-      random: randomInt64,
-      now: () => (statementTime ??= clock()),
-      asOf,
-      checkAsOf: h.checkAsOf,
-      refreshRetention: h.refreshRetention,
-      lsnAtTimestamp: h.lsnAtTimestamp,
-      triggers: this.triggerHost,
-      hashJoinRowsMax: this.options.hashJoinRowsMax,
-    };
+    const run = new StatementRun(this.options.clock ?? Date.now, this.runHelpers, this.triggerHost, this.options.hashJoinRowsMax);
+    run.reset(bindParams(st.parsed, params), txn, asOf, this.foreignKeys);
     return { rows: [], outer: undefined, agg: undefined, run };
+  }
+
+  /**
+   * `statementEnv` for a synchronous run (querySyncRaw, execSync): one Env per statement, reset
+   * for each run rather than made anew. Safe because such a run holds the lock (`busy`) from its
+   * start to its return, runs nothing else meanwhile, and nothing keeps the Env once it returns.
+   * A point lookup's own allocations cost about as much as its B-tree descent.
+   */
+  private syncEnv(st: CachedStatement, txn: Txn, params: Params | undefined, asOf?: bigint): Env {
+    assert(this.busy, 'a synchronous run holds the lock');
+    const env = st.syncEnv;
+    if (env === undefined) return (st.syncEnv = this.statementEnv(st, txn, params, asOf));
+    if (env.rows.length !== 0) env.rows.length = 0;
+    (env.run as StatementRun).reset(bindParams(st.parsed, params), txn, asOf, this.foreignKeys);
+    return env;
   }
 
   /** The helpers every statement's run shares: made once, not per statement. */
@@ -1167,6 +1168,51 @@ export class PreparedStatement implements PreparedHandle {
   }
   query(params?: Params): Promise<QueryResult> {
     return this.db.queryPrepared(this, params);
+  }
+}
+
+/**
+ * The run context of one statement execution (RunContext, DmlRun). A class with every field set
+ * in the constructor, so all runs share one shape; `reset` readies it for the next run of the
+ * same statement (Database.syncEnv).
+ */
+class StatementRun implements DmlRun {
+  params: Value[] = [];
+  txn!: Txn;
+  asOf: bigint | undefined = undefined;
+  foreignKeys = false;
+  fkPending: DmlRun['fkPending'] = undefined;
+  subqueryCache: Map<unknown, unknown> | undefined = undefined;
+  triggerStack: string[] | undefined = undefined;
+  /** 'now' is read once per statement, as in SQLite, and only by statements that ask for it. */
+  private statementTime: number | undefined = undefined;
+  readonly random = randomInt64;
+  /** An own function, not a method: scalar functions take it out of the run (expr.ts). */
+  readonly now = (): number => (this.statementTime ??= this.clock());
+  readonly checkAsOf: DmlRun['checkAsOf'];
+  readonly refreshRetention: DmlRun['refreshRetention'];
+  readonly lsnAtTimestamp: DmlRun['lsnAtTimestamp'];
+
+  constructor(
+    private readonly clock: () => number,
+    helpers: Pick<DmlRun, 'checkAsOf' | 'refreshRetention' | 'lsnAtTimestamp'>,
+    readonly triggers: TriggerHost,
+    readonly hashJoinRowsMax: number | undefined,
+  ) {
+    this.checkAsOf = helpers.checkAsOf;
+    this.refreshRetention = helpers.refreshRetention;
+    this.lsnAtTimestamp = helpers.lsnAtTimestamp;
+  }
+
+  reset(params: Value[], txn: Txn, asOf: bigint | undefined, foreignKeys: boolean): void {
+    this.params = params;
+    this.txn = txn;
+    this.asOf = asOf;
+    this.foreignKeys = foreignKeys;
+    this.fkPending = undefined;
+    this.subqueryCache = undefined;
+    this.triggerStack = undefined;
+    this.statementTime = undefined;
   }
 }
 

@@ -400,20 +400,45 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
   // syncRow exists only when WHERE and every output are synchronous.
   if (sync && syncRow && !grouped && !order && !isDistinct && !stmt.limit && !stmt.offset) {
     const whereFn = where?.fn as SyncFn | undefined;
+    const makeRunner = (): SyncRunner => {
+      const r: SyncRunner = {
+        env: { rows: new Array<Value[] | null>(slotCount).fill(null), outer: undefined, agg: undefined, run: undefined! },
+        produced: [],
+        emit: () => {
+          if (whereFn && V.isTruthy(whereFn(r.env)) !== true) return true;
+          r.produced.push(syncRow(r.env, plan.columnsNeeded));
+          return true;
+        },
+      };
+      return r;
+    };
+    // A runner (its Env, row slots and callback) is reused by the next run once this one has
+    // returned: a point lookup's own allocations cost about as much as its B-tree descent.
+    let spare: SyncRunner | undefined;
     plan.runSync = (outer) => {
-      const env: Env = { rows: new Array(slotCount).fill(null), outer, agg: undefined, run: outer.run };
-      const produced: Value[][] = [];
-      const done = sync(env, () => {
-        if (whereFn && V.isTruthy(whereFn(env)) !== true) return true;
-        produced.push(syncRow(env, plan.columnsNeeded));
-        return true;
-      });
-      return done === NEEDS_ASYNC ? NEEDS_ASYNC : produced;
+      const r = spare ?? makeRunner();
+      spare = undefined; // a nested run of this plan, should one happen, makes its own
+      r.env.outer = outer;
+      r.env.run = outer.run;
+      r.produced = [];
+      const done = sync(r.env, r.emit);
+      // Not in a finally: a run that throws just leaves its runner to the garbage collector.
+      for (let i = 0; i < slotCount; i++) r.env.rows[i] = null;
+      r.env.outer = undefined;
+      spare = r;
+      return done === NEEDS_ASYNC ? NEEDS_ASYNC : r.produced;
     };
   }
   // Correlation is known only after compiling everything that reads the enclosing scopes.
   plan.correlated = scope.referencedFromInside;
   return plan;
+}
+
+/** What a synchronous run of a plan works in (see runSync). */
+interface SyncRunner {
+  env: Env;
+  produced: Value[][];
+  emit: () => boolean;
 }
 
 function rowsOf(from: Producer | undefined, env: Env, emit: Emit): Promise<boolean> {

@@ -370,6 +370,29 @@ describe('prepared writes without promises', () => {
     expect((await get.query([3])).rows).toEqual([['c']]);
   });
 
+  it('each synchronous run of a statement has its own parameters, statement time and rows', async () => {
+    let now = Date.UTC(2026, 0, 1);
+    const db = await fresh(KV, { clock: () => now });
+    const ins = db.prepare("INSERT INTO t VALUES (?, ?, ?, datetime('now'))");
+    const get = db.prepare("SELECT name, tag, datetime('now') AS at FROM t WHERE id = ?");
+    await ins.run([1, 'a', 1]);
+    expect(await get.get([3])).toBeUndefined(); // plans both statements
+    const spy = vi.spyOn(db, 'execUnlocked');
+    now += 60_000;
+    await ins.run([2, 'b', 2]);
+    const first = await get.get([1]);
+    now += 60_000;
+    const second = await get.get([2]);
+    // The fast path ran every call, one after another on the same statements.
+    expect(spy).not.toHaveBeenCalled();
+    expect(first).toEqual({ name: 'a', tag: '2026-01-01 00:00:00', at: '2026-01-01 00:01:00' });
+    expect(second).toEqual({ name: 'b', tag: '2026-01-01 00:01:00', at: '2026-01-01 00:02:00' });
+    expect(await get.get([3])).toBeUndefined();
+    // A run that throws leaves the next one whole.
+    await expect(get.get([{}] as never)).rejects.toMatchObject({ code: 'MISMATCH' });
+    expect(await get.all([1])).toEqual([{ ...first, at: '2026-01-01 00:02:00' }]);
+  });
+
   it('a closed database refuses prepared writes', async () => {
     const db = await Database.open();
     await db.exec(KV);
