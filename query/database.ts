@@ -1160,9 +1160,19 @@ export class PreparedStatement implements PreparedHandle {
     const r = this.db.queryPreparedSync(this, params) ?? (await this.db.queryLocked(this.sql, params, undefined, this.parsed));
     return r.rows.map((row) => toObject(r.columns, row));
   }
-  async get(params?: Params): Promise<Record<string, SqlValue> | undefined> {
-    const raw = this.db.queryPreparedSyncRaw(this, params);
-    if (raw) return this.db.firstObject(raw);
+  /** Not an async function: a synchronous answer costs one resolved promise, not an async frame. */
+  get(params?: Params): Promise<Record<string, SqlValue> | undefined> {
+    let row: Record<string, SqlValue> | undefined;
+    try {
+      const raw = this.db.queryPreparedSyncRaw(this, params);
+      if (raw === undefined) return this.getLocked(params);
+      row = this.db.firstObject(raw);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return Promise.resolve(row);
+  }
+  private async getLocked(params: Params | undefined): Promise<Record<string, SqlValue> | undefined> {
     const r = await this.db.queryLocked(this.sql, params, undefined, this.parsed);
     return r.rows.length ? toObject(r.columns, r.rows[0]!) : undefined;
   }
@@ -1271,15 +1281,15 @@ function toObject(columns: string[], row: SqlValue[] | Value[], mode?: IntMode):
 
 function bindParams(p: ParsedStatement, params: Params | undefined): Value[] {
   const n = p.parameterCount;
-  // Pushed, not preallocated and filled: this runs once per call of every statement.
-  const out: Value[] = [];
+  // Sized, then assigned: pushing into [] would allocate room for 17 values, once per call.
+  const out = new Array<Value>(n);
   if (Array.isArray(params)) {
     const given = Math.min(params.length, n);
-    for (let i = 0; i < given; i++) out.push(bindParam(params[i], i + 1));
-    for (let i = given; i < n; i++) out.push(null);
+    for (let i = 0; i < given; i++) out[i] = bindParam(params[i], i + 1);
+    for (let i = given; i < n; i++) out[i] = null;
     return out;
   }
-  for (let i = 0; i < n; i++) out.push(null);
+  for (let i = 0; i < n; i++) out[i] = null;
   if (params === undefined || params === null) return out;
   if (typeof params !== 'object') throw new DosqlError('MISUSE', 'parameters must be an array or an object');
   const obj = params as Record<string, unknown>;

@@ -313,9 +313,10 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
   const syncRow =
     !windowed && !where?.async && outputs.every((o) => !o.async) && extras.every((k) => !k.async)
       ? (env: Env, needed: Set<number> | undefined): Value[] => {
-          const row: Value[] = [];
-          for (let i = 0; i < outputs.length; i++) row.push(needed && !needed.has(i) ? null : (outputs[i]!.fn as SyncFn)(env));
-          for (const k of extras) row.push((k.fn as SyncFn)(env));
+          // Sized, then assigned: pushing into [] would allocate room for 17 values per row.
+          const row = new Array<Value>(outputs.length + extras.length);
+          for (let i = 0; i < outputs.length; i++) row[i] = needed && !needed.has(i) ? null : (outputs[i]!.fn as SyncFn)(env);
+          for (let i = 0; i < extras.length; i++) row[outputs.length + i] = (extras[i]!.fn as SyncFn)(env);
           return row;
         }
       : undefined;
@@ -406,7 +407,10 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
         produced: [],
         emit: () => {
           if (whereFn && V.isTruthy(whereFn(r.env)) !== true) return true;
-          r.produced.push(syncRow(r.env, plan.columnsNeeded));
+          const row = syncRow(r.env, plan.columnsNeeded);
+          // A point lookup's one row goes in an array of one, not one with room for 17.
+          if (r.produced.length === 0) r.produced = [row];
+          else r.produced.push(row);
           return true;
         },
       };
