@@ -42,14 +42,22 @@ export function int(x: bigint): number | bigint {
 }
 
 /**
- * `n` NULLs in a packed array. `new Array(n).fill(null)` makes a holey one, and an array stays
- * holey for good: every later read of a row that lives long (logged, stored) checks for holes.
+ * `n` NULLs in a packed array of exactly `n` slots. `new Array(n).fill(null)` makes a holey one,
+ * and an array stays holey for good: every later read of a row that lives long (logged, stored)
+ * checks for holes. Pushing into [] keeps it packed but gives it room for 17 values, which a
+ * pending row keeps until COMMIT; `slice` of a packed template copies both the kind and the size.
  */
 export function nullRow(n: number): Value[] {
-  const row: Value[] = [];
-  for (let i = 0; i < n; i++) row.push(null);
-  return row;
+  let template = nullRowTemplates[n];
+  if (template === undefined) {
+    template = [];
+    for (let i = 0; i < n; i++) template.push(null);
+    nullRowTemplates[n] = template;
+  }
+  return template.slice();
 }
+/** Per width, a packed array of that many NULLs, never handed out (nullRow copies it). */
+const nullRowTemplates: Value[][] = [];
 
 export function storageClass(v: Value): StorageClass {
   if (v === null) return 'null';

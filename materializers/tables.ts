@@ -32,7 +32,7 @@
  */
 import { DosqlError, assert } from '../base/errors.js';
 import { pack, unpack } from '../base/codec.js';
-import { int, type Value } from '../base/values.js';
+import { int, nullRow, type Value } from '../base/values.js';
 import type { ByteStore } from '../storage/types.js';
 import { crc32 } from '../storage/crc32.js';
 import type { Change, CommittedTxn, IndexDef, Lsn, TableDef } from '../log/types.js';
@@ -686,8 +686,12 @@ function bornIn(current: Value[], commit: Version): boolean {
  */
 function keepInHistory(t: TableTrees, key: string, current: Value[], ended: Version): void | Promise<void> {
   if (bornIn(current, ended)) return;
-  const rec = current.slice();
-  rec.push(ended[0], ended[1]);
+  // Packed and of its exact size (see nullRow): slice-then-push would leave room for 26 values.
+  const n = current.length;
+  const rec = nullRow(n + 2);
+  for (let i = 0; i < n; i++) rec[i] = current[i]!;
+  rec[n] = ended[0];
+  rec[n + 1] = ended[1];
   return t.history.put(historyKey(key, BigInt(ended[0])), rec);
 }
 
@@ -697,7 +701,7 @@ function keepInHistory(t: TableTrees, key: string, current: Value[], ended: Vers
  */
 function storedRecord(rowid: number | bigint, row: Value[], version: Version): Value[] {
   const n = row.length;
-  const out = new Array<Value>(n + 3);
+  const out = nullRow(n + 3); // packed: it is read by every lookup of the row
   out[0] = rowid;
   for (let i = 0; i < n; i++) out[i + 1] = row[i]!;
   out[n + 1] = version[0];

@@ -27,7 +27,7 @@
 import type { AsOf, CallOptions, ExecResult, Params, QueryResult } from '../base/api.js';
 import { DosqlError, assert, type ErrorCode } from '../base/errors.js';
 import { Fifo } from '../base/fifo.js';
-import { fromParam, toSqlValue, type IntMode, type SqlValue, type Value } from '../base/values.js';
+import { fromParam, nullRow, toSqlValue, type IntMode, type SqlValue, type Value } from '../base/values.js';
 import { MemoryStore } from '../storage/memory.js';
 import type { ByteStore } from '../storage/types.js';
 import { Log } from '../log/log.js';
@@ -1281,8 +1281,8 @@ function toObject(columns: string[], row: SqlValue[] | Value[], mode?: IntMode):
 
 function bindParams(p: ParsedStatement, params: Params | undefined): Value[] {
   const n = p.parameterCount;
-  // Sized, then assigned: pushing into [] would allocate room for 17 values, once per call.
-  const out = new Array<Value>(n);
+  // Packed and sized (see nullRow): pushing into [] would allocate room for 17 values per call.
+  const out = nullRow(n);
   if (Array.isArray(params)) {
     const given = Math.min(params.length, n);
     for (let i = 0; i < given; i++) out[i] = bindParam(params[i], i + 1);

@@ -608,9 +608,10 @@ function insertOneSync(rc: RowContext, row: Value[], explicitRowid: Value): numb
 
 /** The record `[rowid, ...row]`. */
 function record(rowid: number | bigint, row: Value[]): StoredRow {
-  // Pushed, not preallocated: the array stays packed (holes slow every later read of it).
-  const rec: StoredRow = [rowid];
-  for (let i = 0; i < row.length; i++) rec.push(row[i]!);
+  // Packed and of its exact size (see nullRow).
+  const rec = nullRow(row.length + 1);
+  rec[0] = rowid;
+  for (let i = 0; i < row.length; i++) rec[i + 1] = row[i]!;
   return rec;
 }
 

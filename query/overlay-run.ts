@@ -13,7 +13,7 @@
  * bulk load, and each gets its own array.
  */
 import { assert } from '../base/errors.js';
-import { int, type Value } from '../base/values.js';
+import { int, nullRow, type Value } from '../base/values.js';
 import { decodeKey, encodeRowidKey } from '../materializers/btree/index.js';
 import { lowerBound } from '../storage/memory.js';
 
@@ -104,9 +104,10 @@ export class AppendRun {
 
 /** The stored record `[rowid, ...row]`, a new array. */
 export function stored(rowid: number | bigint, row: readonly Value[]): Value[] {
-  // Pushed, not preallocated: the array stays packed (holes slow every later read of it).
-  const rec: Value[] = [rowid];
-  for (let i = 0; i < row.length; i++) rec.push(row[i]!);
+  // Packed and of its exact size (see nullRow): it lives in the overlay until COMMIT.
+  const rec = nullRow(row.length + 1);
+  rec[0] = rowid;
+  for (let i = 0; i < row.length; i++) rec[i + 1] = row[i]!;
   return rec;
 }
 

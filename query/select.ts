@@ -20,7 +20,7 @@
  * matched and emit the others null-extended afterwards (compileJoin).
  */
 import { DosqlError } from '../base/errors.js';
-import type { Value } from '../base/values.js';
+import { nullRow, type Value } from '../base/values.js';
 import { encodeKey } from '../materializers/btree/index.js';
 import type { IndexDef, TableDef } from '../log/types.js';
 import { parseOne } from './parser.js';
@@ -313,8 +313,8 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
   const syncRow =
     !windowed && !where?.async && outputs.every((o) => !o.async) && extras.every((k) => !k.async)
       ? (env: Env, needed: Set<number> | undefined): Value[] => {
-          // Sized, then assigned: pushing into [] would allocate room for 17 values per row.
-          const row = new Array<Value>(outputs.length + extras.length);
+          // Packed and sized (see nullRow): pushing into [] would allocate room for 17 values.
+          const row = nullRow(outputs.length + extras.length);
           for (let i = 0; i < outputs.length; i++) row[i] = needed && !needed.has(i) ? null : (outputs[i]!.fn as SyncFn)(env);
           for (let i = 0; i < extras.length; i++) row[outputs.length + i] = (extras[i]!.fn as SyncFn)(env);
           return row;
