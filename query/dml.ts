@@ -427,6 +427,7 @@ export function compileInsert(stmt: InsertStmt, outerCx: PlanContext): DmlPlan {
   if (syncable) {
     const fns = single!.map((c) => c.fn as SyncFn);
     const width = def.columns.length;
+    let rowContext: RowContext | undefined;
     plan.runSync = (env) => {
       const run = env.run as DmlRun;
       if (run.foreignKeys) return NEEDS_ASYNC;
@@ -441,7 +442,9 @@ export function compileInsert(stmt: InsertStmt, outerCx: PlanContext): DmlPlan {
         else row[t] = v;
       }
       for (const i of defaulted) row[i] = (defaults[i]!.fn as SyncFn)(env);
-      const rowid = insertOneSync({ def, checks, action, run, upserts, setColumns: [] }, row, explicitRowid);
+      // One context per statement run context: synchronous runs reuse theirs (Database.syncEnv).
+      if (rowContext?.run !== run) rowContext = { def, checks, action, run, upserts, setColumns: [] };
+      const rowid = insertOneSync(rowContext, row, explicitRowid);
       if (rowid === NEEDS_ASYNC) return NEEDS_ASYNC;
       if (rowid === undefined) return { rowsAffected: 0, lastInsertRowid: undefined, rows: returning ? [] : undefined };
       return { rowsAffected: 1, lastInsertRowid: rowid, rows: returning ? [returning.rowSync!(record(rowid, row), env)] : undefined };

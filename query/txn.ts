@@ -96,6 +96,34 @@ type Undo =
   | { kind: 'alter'; id: number; prev: TableDef | undefined }
   | { kind: 'recreate'; name: string; prev: TableDef; renamed: string };
 
+/**
+ * The undo entries, as a stack that keeps its slots when it shrinks. Every statement pushes an
+ * entry and drops it when it succeeds (Txn.release); an array truncated to length 0 gives up its
+ * backing store, and the next push allocates room for 17 again: 150 bytes per statement of a
+ * bulk insert, for nothing.
+ */
+class UndoStack {
+  private readonly items: Array<Undo | undefined> = [];
+  /** Entries in use: items[0, length). */
+  length = 0;
+
+  push(u: Undo): void {
+    this.items[this.length++] = u;
+  }
+
+  pop(): Undo {
+    assert(this.length > 0, 'undo stack empty');
+    const u = this.items[--this.length]!;
+    this.items[this.length] = undefined;
+    return u;
+  }
+
+  /** Drops the entries above `length`, keeping the slots. */
+  truncate(length: number): void {
+    while (this.length > length) this.items[--this.length] = undefined;
+  }
+}
+
 export interface TxnMark {
   undo: number;
   changes: number;
@@ -106,7 +134,7 @@ export interface TxnMark {
 export class Txn {
   readonly changes: Change[] = [];
   private readonly overlays = new Map<number, TableOverlay>();
-  private readonly undo: Undo[] = [];
+  private readonly undo = new UndoStack();
   /** Tables created by this transaction, by lower-cased name. */
   private readonly created = new Map<string, TableDef>();
   /** Ids of committed tables dropped by this transaction. */
@@ -218,12 +246,12 @@ export class Txn {
    */
   release(mark: TxnMark): void {
     // Setting an array's length is a runtime call even when it does not change it.
-    if (this.undo.length > mark.undo) this.undo.length = mark.undo;
+    this.undo.truncate(mark.undo);
     this.markSeq++;
   }
 
   rollbackTo(mark: TxnMark): void {
-    while (this.undo.length > mark.undo) this.revert(this.undo.pop()!);
+    while (this.undo.length > mark.undo) this.revert(this.undo.pop());
     this.changes.length = mark.changes;
     this.pendingBytes = mark.bytes;
     this.markSeq++;
