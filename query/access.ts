@@ -758,7 +758,7 @@ function boundValueOrUndefined(v: Value, affinity: V.Affinity, probe: V.Affinity
 
 /** The rowid to look up for `rowid = v`, or undefined when no rowid can equal v. */
 function keyValue(v: Value, affinity: V.Affinity, probe: V.Affinity | undefined): Value | undefined {
-  // What every affinity makes of a safe integer below: itself (TEXT's '5' converts back to 5).
+  // A safe integer is its own rowid under every affinity (TEXT's '5' would convert back to 5).
   if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
   const b = boundValue(v, affinity, probe);
   if (b === null) return undefined;

@@ -350,7 +350,7 @@ function compileBinary(op: string, l: Compiled, r: Compiled, pos: number, ctx: C
         fn: (env) => {
           const x = a(env);
           const y = b(env);
-          return typeof x === 'number' && typeof y === 'number' ? compareNumbersOp(cop, x, y) : cmp(cop, x, la, y, ra, coll);
+          return typeof x === 'number' && typeof y === 'number' ? V.comparisonResult(cop, x < y ? -1 : x > y ? 1 : 0) : cmp(cop, x, la, y, ra, coll);
         },
         async: false,
       };
@@ -360,24 +360,6 @@ function compileBinary(op: string, l: Compiled, r: Compiled, pos: number, ctx: C
   return lift([l, r], ([a, b]) => cmp(cop, a!, la, b!, ra, coll));
 }
 
-/** `cmp` of two numbers: what compareNumbers and compareOp answer for them, without the calls. */
-function compareNumbersOp(op: CmpOp, x: number, y: number): Value {
-  const c = x < y ? -1 : x > y ? 1 : 0;
-  switch (op) {
-    case '=':
-      return c === 0 ? 1 : 0;
-    case '<>':
-      return c !== 0 ? 1 : 0;
-    case '<':
-      return c < 0 ? 1 : 0;
-    case '<=':
-      return c <= 0 ? 1 : 0;
-    case '>':
-      return c > 0 ? 1 : 0;
-    case '>=':
-      return c >= 0 ? 1 : 0;
-  }
-}
 
 function compileLogic(op: 'AND' | 'OR', l: Compiled, r: Compiled): Compiled {
   const isAnd = op === 'AND';

@@ -146,7 +146,11 @@ export function compareValues(a: Value, b: Value, collation: Collation = 'BINARY
 /** A comparison operator with three-valued logic: 1, 0, or NULL when either side is NULL. */
 export function compareOp(op: ComparisonOp, a: Value, b: Value, collation?: Collation): Value {
   if (a === null || b === null) return null;
-  const c = compareValues(a, b, collation);
+  return comparisonResult(op, compareValues(a, b, collation));
+}
+
+/** What `op` answers (1 or 0) for two values that compare as `c` (negative, zero, positive). */
+export function comparisonResult(op: ComparisonOp, c: number): Value {
   switch (op) {
     case '=':
       return c === 0 ? 1 : 0;
