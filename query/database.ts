@@ -1281,15 +1281,13 @@ function toObject(columns: string[], row: SqlValue[] | Value[], mode?: IntMode):
 
 function bindParams(p: ParsedStatement, params: Params | undefined): Value[] {
   const n = p.parameterCount;
-  // Packed and sized (see nullRow): pushing into [] would allocate room for 17 values per call.
+  // Packed, sized and all NULL (see nullRow): pushing into [] would allocate room for 17 values.
   const out = nullRow(n);
   if (Array.isArray(params)) {
     const given = Math.min(params.length, n);
     for (let i = 0; i < given; i++) out[i] = bindParam(params[i], i + 1);
-    for (let i = given; i < n; i++) out[i] = null;
     return out;
   }
-  for (let i = 0; i < n; i++) out[i] = null;
   if (params === undefined || params === null) return out;
   if (typeof params !== 'object') throw new DosqlError('MISUSE', 'parameters must be an array or an object');
   const obj = params as Record<string, unknown>;

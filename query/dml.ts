@@ -52,6 +52,7 @@ import { rowKey, uniqueKey } from '../materializers/tables.js';
 import { Scope, rowSource, type Env, type Source } from './scope.js';
 import { NEEDS_ASYNC, compileSelect, compileTable, withContext, type PlanContext, type SelectRun } from './select.js';
 import { columnsOf, type StoredRow, type Txn } from './txn.js';
+import { stored } from './overlay-run.js';
 import { fireTriggers } from './triggers.js';
 import * as V from './values/index.js';
 
@@ -447,7 +448,7 @@ export function compileInsert(stmt: InsertStmt, outerCx: PlanContext): DmlPlan {
       const rowid = insertOneSync(rowContext, row, explicitRowid);
       if (rowid === NEEDS_ASYNC) return NEEDS_ASYNC;
       if (rowid === undefined) return { rowsAffected: 0, lastInsertRowid: undefined, rows: returning ? [] : undefined };
-      return { rowsAffected: 1, lastInsertRowid: rowid, rows: returning ? [returning.rowSync!(record(rowid, row), env)] : undefined };
+      return { rowsAffected: 1, lastInsertRowid: rowid, rows: returning ? [returning.rowSync!(stored(rowid, row), env)] : undefined };
     };
   }
   return plan;
@@ -588,7 +589,7 @@ function insertOneSync(rc: RowContext, row: Value[], explicitRowid: Value): numb
     rowid = auto;
   }
   if (def.rowidColumn >= 0) row[def.rowidColumn] = rowid;
-  if (rc.checks.length && !checkRowSync(def, rc.checks, record(rowid, row), run, action)) return undefined;
+  if (rc.checks.length && !checkRowSync(def, rc.checks, stored(rowid, row), run, action)) return undefined;
   // Above the largest rowid the transaction sees, no row can hold it (bulk loads in rowid order).
   const existing = txn.aboveKnownMax(def, rowid) ? undefined : txn.getRowCached(def, rowKey(def, rowid, row));
   if (existing === NOT_CACHED) return NEEDS_ASYNC;
@@ -607,15 +608,6 @@ function insertOneSync(rc: RowContext, row: Value[], explicitRowid: Value): numb
   }
   txn.insertRow(def, rowid, row);
   return rowid;
-}
-
-/** The record `[rowid, ...row]`. */
-function record(rowid: number | bigint, row: Value[]): StoredRow {
-  // Packed and of its exact size (see nullRow).
-  const rec = nullRow(row.length + 1);
-  rec[0] = rowid;
-  for (let i = 0; i < row.length; i++) rec[i + 1] = row[i]!;
-  return rec;
 }
 
 /** Random rowids tried once the largest rowid is taken, as SQLite does, before giving up as full. */
@@ -850,7 +842,7 @@ function updateOneSync(rc: RowContext, rec: StoredRow, next: Value[]): StoredRow
   prepareRow(def, row);
   const rowid: number | bigint = def.rowidColumn >= 0 ? toRowid(row[def.rowidColumn] ?? oldRowid) : toRowid(next[0] ?? oldRowid);
   if (def.rowidColumn >= 0) row[def.rowidColumn] = rowid;
-  if (rc.checks.length && !checkRowSync(def, rc.checks, record(rowid, row), run, action)) return undefined;
+  if (rc.checks.length && !checkRowSync(def, rc.checks, stored(rowid, row), run, action)) return undefined;
   const oldKey = rowKey(def, oldRowid, before);
   const newKey = rowKey(def, rowid, row);
   if (newKey !== oldKey) {
@@ -875,7 +867,7 @@ function updateOneSync(rc: RowContext, rec: StoredRow, next: Value[]): StoredRow
     txn.deleteRow(def, oldRowid, before);
     txn.insertRow(def, rowid, row);
   }
-  return record(rowid, row);
+  return stored(rowid, row);
 }
 
 export function compileDelete(stmt: DeleteStmt, cx: PlanContext): DmlPlan {

@@ -360,7 +360,6 @@ function compileBinary(op: string, l: Compiled, r: Compiled, pos: number, ctx: C
   return lift([l, r], ([a, b]) => cmp(cop, a!, la, b!, ra, coll));
 }
 
-
 function compileLogic(op: 'AND' | 'OR', l: Compiled, r: Compiled): Compiled {
   const isAnd = op === 'AND';
   // Short-circuit like SQLite: the right side runs only when it can change the answer.

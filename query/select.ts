@@ -313,9 +313,9 @@ function compileCore(core: SelectCore | ValuesCore, parent: Scope | undefined, c
   const syncRow =
     !windowed && !where?.async && outputs.every((o) => !o.async) && extras.every((k) => !k.async)
       ? (env: Env, needed: Set<number> | undefined): Value[] => {
-          // Packed and sized (see nullRow): pushing into [] would allocate room for 17 values.
+          // Packed, sized and all NULL (see nullRow): pushing into [] would allocate room for 17.
           const row = nullRow(outputs.length + extras.length);
-          for (let i = 0; i < outputs.length; i++) row[i] = needed && !needed.has(i) ? null : (outputs[i]!.fn as SyncFn)(env);
+          for (let i = 0; i < outputs.length; i++) if (!needed || needed.has(i)) row[i] = (outputs[i]!.fn as SyncFn)(env);
           for (let i = 0; i < extras.length; i++) row[outputs.length + i] = (extras[i]!.fn as SyncFn)(env);
           return row;
         }
