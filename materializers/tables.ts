@@ -269,20 +269,21 @@ export class TableStore implements Materializer {
     const at = Number(lsn);
     for await (const chunk of t.rows.scanChunks(range)) {
       const out: EntryBatch = { keys: [], rows: [] };
-      for (let i = 0; i < chunk.keys.length; i++) {
+      const n = chunk.keys.length;
+      for (let i = 0; i < n; i++) {
+        // A current row begun after `lsn` is skipped unseen: the history holds what was there.
+        if (!currentVisible(chunk.rows[i]!, lsn, at)) continue;
         const key = chunk.keys[i]!;
-        for (let steps = 0; steps < Number.MAX_SAFE_INTEGER; steps++) {
-          // Awaited only when a batch ran out: an await of a plain value costs a microtask.
-          let k = past.peekKey();
-          if (k instanceof Promise) k = await k;
-          if (k === undefined || k >= key) break;
-          if (withKeys) out.keys.push(k);
-          out.rows.push(past.take());
-        }
-        if (currentVisible(chunk.rows[i]!, lsn, at)) {
-          if (withKeys) out.keys.push(key);
-          out.rows.push(chunk.rows[i]!);
-        }
+        // Awaited only when a batch ran out: an await of a plain value costs a microtask.
+        const moved = past.moveBelow(key, false, out, withKeys);
+        if (moved !== undefined) await moved;
+        if (withKeys) out.keys.push(key);
+        out.rows.push(chunk.rows[i]!);
+      }
+      // History versions up to this chunk's last key come before every row of the chunks after it.
+      if (n > 0) {
+        const moved = past.moveBelow(chunk.keys[n - 1]!, true, out, withKeys);
+        if (moved !== undefined) await moved;
       }
       if (out.rows.length) yield out;
     }
@@ -759,12 +760,6 @@ function historyAsCurrent(rec: Value[]): Value[] {
   return rec.slice(0, rec.length - 2);
 }
 
-/** The first history entry at or after `key`'s version ending after `lsn`, if it is one visible at `lsn`. */
-function visibleVersion(e: [string, Value[]] | undefined, key: string, lsn: Lsn): Value[] | undefined {
-  if (!e || !isVersionOf(e[0], key)) return undefined;
-  return historyBegunBy(e[1], lsn) ? historyAsCurrent(e[1]) : undefined;
-}
-
 /** Whether a history key is a version of the row under `key` (and not of a longer key). */
 function isVersionOf(historyKeyText: string, key: string): boolean {
   return historyKeyText.length === key.length + LSN_SUFFIX_CHARS && historyKeyText.startsWith(key);
@@ -772,38 +767,38 @@ function isVersionOf(historyKeyText: string, key: string): boolean {
 
 /**
  * The history versions visible at `lsn` for the rows of a key range, in key order and in batches
- * of entries: per row, one seek to its first history entry and at most one more to its version at
- * `lsn`, so a row with thousands of versions costs what a row with one does. Consecutive seeks
- * usually land in the leaf the last one did, which BTree.ceilingCached answers without descending
- * from the root; seeks on cached pages complete without a promise, so a reader awaits once per
- * batch rather than once per row.
+ * of entries. A version is visible when it began by `lsn` and ended after it; the versions of one
+ * row never overlap, so that test alone picks at most one per row. After a visible version the
+ * walk steps to the next entry (`BTree.nextCached`, no descent), which is the next row's when rows
+ * have few versions; after an invisible one it seeks past the row's versions that ended by `lsn`,
+ * or past all of them when it began after `lsn` (as every later version of its row did). So a row
+ * with thousands of versions costs what one with a few does. Seeks on cached pages complete
+ * without a promise, so a reader awaits once per batch rather than once per row.
  */
 async function* visibleHistoryBatches(history: BTree, range: KeyRange, lsn: Lsn): AsyncGenerator<EntryBatch> {
-  let lo = range.lo === undefined ? '' : range.loInclusive === false ? range.lo + HISTORY_KEY_END : range.lo;
+  const lo = range.lo === undefined ? '' : range.loInclusive === false ? range.lo + HISTORY_KEY_END : range.lo;
+  // History keys below this are versions of rows below the range's upper bound (as in historyRange).
+  const hi = range.hi === undefined ? undefined : range.hiInclusive === false ? range.hi : range.hi + HISTORY_KEY_END;
   let batch: EntryBatch = { keys: [], rows: [] };
   const at = Number(lsn);
-  for (let rows = 0; rows < Number.MAX_SAFE_INTEGER; rows++) {
-    let first = ceiling(history, lo);
-    if (first instanceof Promise) first = await first;
-    if (!first) break;
-    const key = first[0].slice(0, -LSN_SUFFIX_CHARS);
-    if (!belowHi(key, range)) break;
-    let v: Value[] | undefined;
-    if (historyEndsAfter(first[1], lsn, at)) v = historyBegunBy(first[1], lsn, at) ? historyAsCurrent(first[1]) : undefined;
-    else {
-      let e = ceiling(history, historyKey(key, lsn + 1n));
-      if (e instanceof Promise) e = await e;
-      v = visibleVersion(e, key, lsn);
-    }
-    if (v) {
+  let e = ceiling(history, lo);
+  if (e instanceof Promise) e = await e;
+  for (let entries = 0; e !== undefined && entries < Number.MAX_SAFE_INTEGER; entries++) {
+    const hk: string = e[0];
+    const rec: Value[] = e[1];
+    if (hi !== undefined && hk >= hi) break;
+    const key = hk.slice(0, -LSN_SUFFIX_CHARS);
+    const endsAfter = historyEndsAfter(rec, lsn, at);
+    if (endsAfter && historyBegunBy(rec, lsn, at)) {
       batch.keys.push(key);
-      batch.rows.push(v);
-    }
-    if (batch.keys.length >= HISTORY_BATCH_ENTRIES) {
-      yield batch;
-      batch = { keys: [], rows: [] };
-    }
-    lo = key + HISTORY_KEY_END;
+      batch.rows.push(historyAsCurrent(rec));
+      if (batch.keys.length >= HISTORY_BATCH_ENTRIES) {
+        yield batch;
+        batch = { keys: [], rows: [] };
+      }
+      e = history.nextCached(hk) ?? ceiling(history, key + HISTORY_KEY_END);
+    } else e = ceiling(history, endsAfter ? key + HISTORY_KEY_END : historyKey(key, lsn + 1n));
+    if (e instanceof Promise) e = await e;
   }
   if (batch.keys.length) yield batch;
 }
@@ -832,6 +827,21 @@ class EntryCursor {
       return this.peekKey();
     });
     return this.pending;
+  }
+
+  /**
+   * Moves the entries with keys below `bound` (or equal to it, when `inclusive`) to `out`, their keys
+   * too when `withKeys`; a promise when a batch has to be read on the way.
+   */
+  moveBelow(bound: string, inclusive: boolean, out: EntryBatch, withKeys: boolean): Promise<void> | undefined {
+    for (let steps = 0; steps < Number.MAX_SAFE_INTEGER; steps++) {
+      const k = this.peekKey();
+      if (k instanceof Promise) return k.then(() => this.moveBelow(bound, inclusive, out, withKeys));
+      if (k === undefined || (inclusive ? k > bound : k >= bound)) return undefined;
+      if (withKeys) out.keys.push(k);
+      out.rows.push(this.take());
+    }
+    return undefined;
   }
 
   /** The next entry's row, after `peekKey` gave its key. */

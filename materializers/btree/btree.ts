@@ -245,6 +245,7 @@ export class BTree {
         // A leaf read from the store: one seek reads it packed. A second seek in a row into the
         // same leaf (a scan) falls through and decodes it, for readLeaf's shortcut.
         this.packedLeaf = p;
+        this.readIndex = -1;
         const r = p.ceiling(lo, prefix);
         if (r === PAST_LEAF) return this.ceilingPastLeaf(lo);
         if (r === NOT_INLINE) return NOT_CACHED;
@@ -259,10 +260,31 @@ export class BTree {
     // Seeks in key order often want the entry right after the last one.
     let j = this.readIndex + 1;
     if (!(j > 0 && j < keys.length && keys[j - 1]! < lo && lo <= keys[j]!)) j = lowerBoundIn(leaf, lo, prefix ?? keyPrefix(lo));
-    if (j === keys.length) return this.ceilingPastLeaf(lo);
+    if (j === keys.length) {
+      this.readIndex = -1;
+      return this.ceilingPastLeaf(lo);
+    }
     this.readIndex = j;
     const v = leaf.vals[j]!;
     return Array.isArray(v) ? [leaf.keys[j]!, v] : NOT_CACHED;
+  }
+
+  /**
+   * The entry right after `key`, when the last `ceilingCached` or `nextCached` returned `key` from
+   * a decoded leaf, the entry after it lies in the same leaf and nothing was written since;
+   * undefined when a seek must find it. A walk in key order (history scans AS OF an LSN) steps
+   * with it instead of seeking from entry to entry. Other seeks may come between (a join reading
+   * the same tree): `key` is checked, so they only cost the walk a seek.
+   */
+  nextCached(key: string): [string, Value[]] | undefined {
+    if (this.readIndex < 0 || this.readLeafVersion !== this.version) return undefined;
+    const leaf = this.readLeaf!;
+    const j = this.readIndex + 1;
+    if (j >= leaf.keys.length || leaf.keys[j - 1] !== key) return undefined;
+    const v = leaf.vals[j]!;
+    if (!Array.isArray(v)) return undefined;
+    this.readIndex = j;
+    return [leaf.keys[j]!, v];
   }
 
   /** `ceilingCached` when `lo` is past the last key of its leaf: the first key of the next leaf. */
@@ -298,7 +320,12 @@ export class BTree {
       j = 0;
     }
     const v = leaf.vals[j]!;
-    return Array.isArray(v) ? [leaf.keys[j]!, v] : NOT_CACHED;
+    if (!Array.isArray(v)) return NOT_CACHED;
+    // The leaf is decoded now (its keys were searched): the next seeks in key order start here.
+    this.readLeaf = leaf;
+    this.readLeafVersion = this.version;
+    this.readIndex = j;
+    return [leaf.keys[j]!, v];
   }
 
   /** The first entry with key >= `lo` (see ceilingCached), reading pages as needed. */
