@@ -275,14 +275,14 @@ export class TableStore implements Materializer {
         if (!currentVisible(chunk.rows[i]!, lsn, at)) continue;
         const key = chunk.keys[i]!;
         // Awaited only when a batch ran out: an await of a plain value costs a microtask.
-        const moved = past.moveBelow(key, false, out, withKeys);
+        const moved = past.moveBelow(key, out, withKeys);
         if (moved !== undefined) await moved;
         if (withKeys) out.keys.push(key);
         out.rows.push(chunk.rows[i]!);
       }
       // History versions up to this chunk's last key come before every row of the chunks after it.
       if (n > 0) {
-        const moved = past.moveBelow(chunk.keys[n - 1]!, true, out, withKeys);
+        const moved = past.moveBelow(chunk.keys[n - 1]! + HISTORY_KEY_END, out, withKeys);
         if (moved !== undefined) await moved;
       }
       if (out.rows.length) yield out;
@@ -293,7 +293,7 @@ export class TableStore implements Materializer {
       if (k === undefined) return;
       const rest: EntryBatch = { keys: [], rows: [] };
       while (k !== undefined && !(k instanceof Promise)) {
-        if (withKeys) rest.keys.push(k);
+        if (withKeys) rest.keys.push(rowKeyOf(k));
         rest.rows.push(past.take());
         k = past.peekKey();
       }
@@ -580,7 +580,7 @@ export class TableStore implements Materializer {
     const w = def.columns.length;
     for (const [i, , past] of build) {
       for await (const [hk, rec] of t.history.scan()) {
-        const key = hk.slice(0, -LSN_SUFFIX_CHARS);
+        const key = rowKeyOf(hk);
         await past.put(indexKey(def.indexes![i]!, rec.slice(1, 1 + w), key) + hk.slice(-LSN_SUFFIX_CHARS), [key, rec[rec.length - 2]!]);
       }
     }
@@ -760,14 +760,20 @@ function historyAsCurrent(rec: Value[]): Value[] {
   return rec.slice(0, rec.length - 2);
 }
 
+/** The row key of a history key. */
+function rowKeyOf(historyKeyText: string): string {
+  return historyKeyText.slice(0, -LSN_SUFFIX_CHARS);
+}
+
 /** Whether a history key is a version of the row under `key` (and not of a longer key). */
 function isVersionOf(historyKeyText: string, key: string): boolean {
   return historyKeyText.length === key.length + LSN_SUFFIX_CHARS && historyKeyText.startsWith(key);
 }
 
 /**
- * The history versions visible at `lsn` for the rows of a key range, in key order and in batches
- * of entries. A version is visible when it began by `lsn` and ended after it; the versions of one
+ * The history versions visible at `lsn` for the rows of a key range, in key order, in batches of
+ * entries under their history keys (a slice per row for its row key is left to callers that need
+ * it). A version is visible when it began by `lsn` and ended after it; the versions of one
  * row never overlap, so that test alone picks at most one per row. After a visible version the
  * walk steps to the next entry (`BTree.nextCached`, no descent), which is the next row's when rows
  * have few versions; after an invisible one it seeks past the row's versions that ended by `lsn`,
@@ -787,17 +793,19 @@ async function* visibleHistoryBatches(history: BTree, range: KeyRange, lsn: Lsn)
     const hk: string = e[0];
     const rec: Value[] = e[1];
     if (hi !== undefined && hk >= hi) break;
-    const key = hk.slice(0, -LSN_SUFFIX_CHARS);
     const endsAfter = historyEndsAfter(rec, lsn, at);
     if (endsAfter && historyBegunBy(rec, lsn, at)) {
-      batch.keys.push(key);
+      batch.keys.push(hk);
       batch.rows.push(historyAsCurrent(rec));
       if (batch.keys.length >= HISTORY_BATCH_ENTRIES) {
         yield batch;
         batch = { keys: [], rows: [] };
       }
-      e = history.nextCached(hk) ?? ceiling(history, key + HISTORY_KEY_END);
-    } else e = ceiling(history, endsAfter ? key + HISTORY_KEY_END : historyKey(key, lsn + 1n));
+      e = history.nextCached(hk) ?? ceiling(history, rowKeyOf(hk) + HISTORY_KEY_END);
+    } else {
+      const key = rowKeyOf(hk);
+      e = ceiling(history, endsAfter ? key + HISTORY_KEY_END : historyKey(key, lsn + 1n));
+    }
     if (e instanceof Promise) e = await e;
   }
   if (batch.keys.length) yield batch;
@@ -830,15 +838,16 @@ class EntryCursor {
   }
 
   /**
-   * Moves the entries with keys below `bound` (or equal to it, when `inclusive`) to `out`, their keys
-   * too when `withKeys`; a promise when a batch has to be read on the way.
+   * Moves the entries with history keys below `bound` to `out`, their row keys too when
+   * `withKeys`; a promise when a batch has to be read on the way. A history key is below a row
+   * key other than its own exactly when its row key is (row keys are prefix-free).
    */
-  moveBelow(bound: string, inclusive: boolean, out: EntryBatch, withKeys: boolean): Promise<void> | undefined {
+  moveBelow(bound: string, out: EntryBatch, withKeys: boolean): Promise<void> | undefined {
     for (let steps = 0; steps < Number.MAX_SAFE_INTEGER; steps++) {
       const k = this.peekKey();
-      if (k instanceof Promise) return k.then(() => this.moveBelow(bound, inclusive, out, withKeys));
-      if (k === undefined || (inclusive ? k > bound : k >= bound)) return undefined;
-      if (withKeys) out.keys.push(k);
+      if (k instanceof Promise) return k.then(() => this.moveBelow(bound, out, withKeys));
+      if (k === undefined || k >= bound) return undefined;
+      if (withKeys) out.keys.push(rowKeyOf(k));
       out.rows.push(this.take());
     }
     return undefined;
