@@ -782,12 +782,10 @@ function isVersionOf(historyKeyText: string, key: string): boolean {
  * without a promise, so a reader awaits once per batch rather than once per row.
  */
 async function* visibleHistoryBatches(history: BTree, range: KeyRange, lsn: Lsn): AsyncGenerator<EntryBatch> {
-  const lo = range.lo === undefined ? '' : range.loInclusive === false ? range.lo + HISTORY_KEY_END : range.lo;
-  // History keys below this are versions of rows below the range's upper bound (as in historyRange).
-  const hi = range.hi === undefined ? undefined : range.hiInclusive === false ? range.hi : range.hi + HISTORY_KEY_END;
+  const { lo, hi } = historyBounds(range);
   let batch: EntryBatch = { keys: [], rows: [] };
   const at = Number(lsn);
-  let e = ceiling(history, lo);
+  let e = ceiling(history, lo ?? '');
   if (e instanceof Promise) e = await e;
   for (let entries = 0; e !== undefined && entries < Number.MAX_SAFE_INTEGER; entries++) {
     const hk: string = e[0];
@@ -883,9 +881,18 @@ function belowHi(key: string, range: KeyRange): boolean {
 
 /** All history entries of the rows in a key range, keyed by their full history key. */
 async function* historyRange(history: BTree, range: KeyRange): AsyncGenerator<[string, Value[]]> {
-  const lo = range.lo === undefined ? undefined : range.loInclusive === false ? range.lo + HISTORY_KEY_END : range.lo;
-  const hi = range.hi === undefined ? undefined : range.hiInclusive === false ? range.hi : range.hi + HISTORY_KEY_END;
-  yield* history.scan({ lo, hi, hiInclusive: false });
+  yield* history.scan({ ...historyBounds(range), hiInclusive: false });
+}
+
+/**
+ * The history keys of the rows in a key range: from `lo` (inclusive) to `hi` (exclusive), each
+ * undefined when the range is open on that side. `key + HISTORY_KEY_END` follows every version of `key`.
+ */
+function historyBounds(range: KeyRange): { lo: string | undefined; hi: string | undefined } {
+  return {
+    lo: range.lo === undefined ? undefined : range.loInclusive === false ? range.lo + HISTORY_KEY_END : range.lo,
+    hi: range.hi === undefined ? undefined : range.hiInclusive === false ? range.hi : range.hi + HISTORY_KEY_END,
+  };
 }
 
 async function* mapKeys(

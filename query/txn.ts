@@ -245,7 +245,6 @@ export class Txn {
    * memory to the rows themselves.
    */
   release(mark: TxnMark): void {
-    // Setting an array's length is a runtime call even when it does not change it.
     this.undo.truncate(mark.undo);
     this.markSeq++;
   }
