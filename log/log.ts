@@ -46,11 +46,12 @@
  * stay monotonic across restarts even when the wall clock went back.
  */
 import { DosqlError, assert, isDosqlError } from '../base/errors.js';
+import { nullRow } from '../base/values.js';
 import { STORE_ENTRY_BYTES_MAX, STORE_KEYS_PER_CALL_MAX, type ByteStore } from '../storage/types.js';
 import { HybridClock, hlcPhysicalMs } from './hlc.js';
 import { LOG_KEY_PREFIX, LSN_MAX, SEGMENT_KEY_LENGTH, segmentKey, segmentKeyLsn } from './lsn.js';
 import { FrameEncoder, decodeFrames, type DecodedFrames } from './record.js';
-import type { Change, CommittedTxn, Hlc, Lsn } from './types.js';
+import type { Change, CommittedTxn, Hlc, Lsn, PendingChange } from './types.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -194,14 +195,15 @@ export class Log {
    * resolves once it is in the store. Throws LIMIT_EXCEEDED (appending nothing) when a record
    * does not fit a segment, CLOSED after `close`, and the write error once the log has failed.
    */
-  append(changes: Change[]): AppendResult {
+  append(changes: readonly PendingChange[]): AppendResult {
     this.checkWritable();
     const txn = this.lastTxn + 1n;
     const firstLsn = this.lastLsnValue + 1n;
-    const commitLsn = firstLsn + BigInt(changes.length);
+    const count = changeCount(changes);
+    const commitLsn = firstLsn + BigInt(count);
     if (commitLsn > LSN_MAX) throw new DosqlError('LIMIT_EXCEEDED', `log LSNs exhausted (LSN_MAX ${LSN_MAX})`);
     const hlc = this.clock.now();
-    const { bytes, ends } = this.encodeTxn(txn, firstLsn, commitLsn, hlc, changes);
+    const { bytes, ends } = this.encodeTxn(txn, firstLsn, commitLsn, hlc, changes, count);
 
     // Nothing above changed the log's state (the clock only moved forward): now commit to it.
     this.lastTxn = txn;
@@ -276,25 +278,30 @@ export class Log {
   // ---- writing ----
 
   /** The transaction's frames in one buffer; throws LIMIT_EXCEEDED (encoding nothing) for a record over a segment. */
-  private encodeTxn(txn: bigint, firstLsn: Lsn, commitLsn: Lsn, hlc: Hlc, changes: Change[]): { bytes: Uint8Array; ends: number[] } {
+  private encodeTxn(txn: bigint, firstLsn: Lsn, commitLsn: Lsn, hlc: Hlc, changes: readonly PendingChange[], count: number): { bytes: Uint8Array; ends: number[] } {
     const e = this.encoder;
     try {
       if (commitLsn <= MAX_SAFE && txn <= MAX_SAFE) {
         // Safe integers: no bigint arithmetic per record.
-        const first = Number(firstLsn);
+        let lsn = Number(firstLsn);
         const txnNum = Number(txn);
-        for (let i = 0; i < changes.length; i++) e.change(first + i, txnNum, changes[i]!);
-        e.commit(Number(commitLsn), txnNum, hlc, changes.length);
+        for (let i = 0; i < changes.length; i++) {
+          const c = changes[i]!;
+          if (c.op === 'insert_run') lsn = e.insertRun(lsn, txnNum, c);
+          else e.change(lsn++, txnNum, c);
+        }
+        e.commit(Number(commitLsn), txnNum, hlc, count);
       } else {
-        for (let i = 0; i < changes.length; i++) e.record({ kind: 'change', lsn: firstLsn + BigInt(i), txn, change: changes[i]! });
-        e.record({ kind: 'commit', lsn: commitLsn, txn, hlc, changeCount: changes.length });
+        let lsn = firstLsn;
+        for (const change of expandRuns(changes)) e.record({ kind: 'change', lsn: lsn++, txn, change });
+        e.record({ kind: 'commit', lsn: commitLsn, txn, hlc, changeCount: count });
       }
     } catch (err) {
       e.discard();
       throw err;
     }
     const out = e.finish();
-    assert(out.ends.length === changes.length + 1 && out.ends[changes.length] === out.bytes.byteLength, 'one frame per record');
+    assert(out.ends.length === count + 1 && out.ends[count] === out.bytes.byteLength, 'one frame per record');
     return out;
   }
 
@@ -579,4 +586,29 @@ async function trimTail(store: ByteStore, deletes: string[], rewrite: Segment | 
 
 function corrupt(key: string, message: string): DosqlError {
   return new DosqlError('CORRUPT', `log segment ${key}: ${message}`);
+}
+
+/** The log records `changes` take: one per change, `count` per insert run. */
+export function changeCount(changes: readonly PendingChange[]): number {
+  let n = 0;
+  for (let i = 0; i < changes.length; i++) {
+    const c = changes[i]!;
+    n += c.op === 'insert_run' ? c.count : 1;
+  }
+  return n;
+}
+
+/** `changes` with each insert run as its insert Changes (the rare path: LSNs past 2^53). */
+function* expandRuns(changes: readonly PendingChange[]): Generator<Change> {
+  for (const c of changes) {
+    if (c.op !== 'insert_run') {
+      yield c;
+      continue;
+    }
+    for (let i = 0; i < c.count; i++) {
+      const row = nullRow(c.width);
+      c.rowInto(i, row, 0);
+      yield { op: 'insert', table: c.table, rowid: c.rowidAt(i), row };
+    }
+  }
 }

@@ -25,10 +25,10 @@
  */
 import { pack, unpack } from '../base/codec.js';
 import { DosqlError, assert } from '../base/errors.js';
-import type { Value } from '../base/values.js';
+import { nullRow, type Value } from '../base/values.js';
 import { crc32, crc32Range } from '../storage/crc32.js';
 import { MsgpackWriter } from './msgpack.js';
-import type { Change, LogRecord, TableDef } from './types.js';
+import type { Change, InsertRun, LogRecord, TableDef } from './types.js';
 
 /** Bytes of the frame header: body length then crc. */
 export const FRAME_HEADER_BYTES = 8;
@@ -101,9 +101,7 @@ export class FrameEncoder {
     let ok = true;
     switch (c.op) {
       case 'insert':
-        this.head(6, OP_INSERT, lsn, txn, c.table, c.rowid);
-        w.key(KEY_V);
-        ok = w.row(c.row);
+        ok = this.insertBody(lsn, txn, c.table, c.rowid, c.row);
         break;
       case 'update':
         this.head(7, OP_UPDATE, lsn, txn, c.table, c.rowid);
@@ -123,6 +121,26 @@ export class FrameEncoder {
     if (ok) return this.closeFrame(at);
     w.pos = w.start + at;
     this.record({ kind: 'change', lsn: BigInt(lsn), txn: BigInt(txn), change: c });
+  }
+
+  /**
+   * The records of an insert run from LSN `lsn` on, as `run.count` insert changes would be;
+   * returns the LSN after them. Each row is read into one scratch array, so no row is allocated.
+   */
+  insertRun(lsn: number, txn: number, run: InsertRun): number {
+    const row = nullRow(run.width);
+    for (let i = 0; i < run.count; i++) {
+      run.rowInto(i, row, 0);
+      const rowid = run.rowidAt(i);
+      const at = this.w.skip(FRAME_HEADER_BYTES);
+      if (this.insertBody(lsn, txn, run.table, rowid, row)) this.closeFrame(at);
+      else {
+        this.w.pos = this.w.start + at;
+        this.record({ kind: 'change', lsn: BigInt(lsn), txn: BigInt(txn), change: { op: 'insert', table: run.table, rowid, row } });
+      }
+      lsn++;
+    }
+    return lsn;
   }
 
   /** A commit record whose LSN and txn id are safe integers. */
@@ -164,6 +182,13 @@ export class FrameEncoder {
   discard(): void {
     this.w.discard();
     this.ends = [];
+  }
+
+  /** An insert record's body after its frame header; false when `row` needs msgpackr. */
+  private insertBody(lsn: number, txn: number, table: number, rowid: number | bigint, row: readonly Value[]): boolean {
+    this.head(6, OP_INSERT, lsn, txn, table, rowid);
+    this.w.key(KEY_V);
+    return this.w.row(row);
   }
 
   /** The map header and the fields every row change starts with: o, l, x, t, r. */

@@ -96,6 +96,28 @@ export type Change =
   /** A new definition of an existing table (same id): indexes added or dropped. */
   | { op: 'alter_table'; table: TableDef };
 
+/**
+ * Inserts into one table that the writer holds as a run of rows rather than as one `insert`
+ * Change each: a bulk load's pending rows (query/overlay-run.ts), which would otherwise keep an
+ * array and a Change per row alive until COMMIT. Logged and applied exactly as `count` insert
+ * changes in order, one record and one LSN each; log readers only ever see those.
+ */
+export interface InsertRun {
+  op: 'insert_run';
+  table: number;
+  /** Rows in the run, >= 1. */
+  readonly count: number;
+  /** Values per row (`TableDef.columns` when the rows were written). */
+  readonly width: number;
+  /** Rowid of row i, 0 <= i < count. */
+  rowidAt(i: number): number | bigint;
+  /** Writes row i's `width` values into `out` from `offset` on; `out` stays the caller's. */
+  rowInto(i: number, out: Value[], offset: number): void;
+}
+
+/** What a writer hands to the log and applies: changes, some inserts held as runs. */
+export type PendingChange = Change | InsertRun;
+
 /** A record as stored: a change or a commit, stamped with its LSN and transaction id. */
 export type LogRecord =
   | { kind: 'change'; lsn: Lsn; txn: bigint; change: Change }
@@ -113,4 +135,12 @@ export interface CommittedTxn {
   hlc: Hlc;
   /** The changes in the order they were made; change i has LSN firstLsn + i. */
   changes: Change[];
+}
+
+/**
+ * A committed transaction as its writer applies it: its insert runs not expanded, so change i
+ * is not LSN firstLsn + i. Recovery applies log-read `CommittedTxn`s through the same door.
+ */
+export interface AppliedTxn extends Omit<CommittedTxn, 'changes'> {
+  changes: readonly PendingChange[];
 }

@@ -35,7 +35,7 @@ import { pack, unpack } from '../base/codec.js';
 import { int, nullRow, type Value } from '../base/values.js';
 import type { ByteStore } from '../storage/types.js';
 import { crc32 } from '../storage/crc32.js';
-import type { Change, CommittedTxn, IndexDef, Lsn, TableDef } from '../log/types.js';
+import type { AppliedTxn, Change, InsertRun, IndexDef, Lsn, TableDef } from '../log/types.js';
 import { BTree, NOT_CACHED, PageStore, encodeKey, encodeRowidKey } from './btree/index.js';
 import { Catalog, type CatalogState } from './catalog.js';
 import type { Materializer } from './types.js';
@@ -368,12 +368,15 @@ export class TableStore implements Materializer {
   private noteChange(c: Change, lsn: Lsn): void {
     if (this.snapshots.size === 0 || c.op === 'create_table' || c.op === 'drop_table' || c.op === 'alter_table') return;
     const def = this.def(c.table);
-    for (const row of c.op === 'update' ? [c.before, c.row] : [c.op === 'delete' ? c.before : c.row]) {
-      this.noteWrite(`${def.id}:${rowKey(def, c.rowid, row)}`, lsn);
-      for (let i = 0; i < def.uniques.length; i++) {
-        const k = uniqueKey(def, i, row);
-        if (k !== undefined) this.noteWrite(`${def.id}#${i}:${k}`, lsn);
-      }
+    for (const row of c.op === 'update' ? [c.before, c.row] : [c.op === 'delete' ? c.before : c.row]) this.noteRow(def, c.rowid, row, lsn);
+  }
+
+  /** The keys a row version occupies, as written at `lsn` (for open snapshots' validation). */
+  private noteRow(def: TableDef, rowid: number | bigint, row: Value[], lsn: Lsn): void {
+    this.noteWrite(`${def.id}:${rowKey(def, rowid, row)}`, lsn);
+    for (let i = 0; i < def.uniques.length; i++) {
+      const k = uniqueKey(def, i, row);
+      if (k !== undefined) this.noteWrite(`${def.id}#${i}:${k}`, lsn);
     }
   }
 
@@ -389,11 +392,19 @@ export class TableStore implements Materializer {
     for await (const [, rec] of mergeByKey(hist, cur)) if (overlaps(rec)) yield rec;
   }
 
-  async apply(txn: CommittedTxn): Promise<void> {
+  async apply(txn: AppliedTxn): Promise<void> {
     if (txn.commitLsn <= this.appliedLsn) return;
     const version: Version = [int(txn.commitLsn), int(txn.hlc)];
     let changedTable = -1;
     for (const change of txn.changes) {
+      if (change.op === 'insert_run') {
+        if (change.table !== changedTable) {
+          changedTable = change.table;
+          this.table(changedTable).changedLsn = txn.commitLsn;
+        }
+        await this.putRun(change, txn.commitLsn, version);
+        continue;
+      }
       this.noteChange(change, txn.commitLsn);
       if ((change.op === 'insert' || change.op === 'update' || change.op === 'delete') && change.table !== changedTable) {
         changedTable = change.table;
@@ -508,14 +519,47 @@ export class TableStore implements Materializer {
   }
 
   private putRow(tableId: number, rowid: number | bigint, row: Value[], version: Version): void | Promise<void> {
-    const def = this.def(tableId);
-    const t = this.table(tableId);
+    return this.putStored(this.def(tableId), this.table(tableId), rowid, row, storedRecord(rowid, row, version));
+  }
+
+  /** Inserts `stored`, the record of `row` (storedRecord); no promise when its pages are cached. */
+  private putStored(def: TableDef, t: TableTrees, rowid: number | bigint, row: Value[], stored: Value[]): void | Promise<void> {
     if (rowid > t.maxRowid) t.maxRowid = rowid;
     this.countRows(t, 1);
-    const stored = storedRecord(rowid, row, version);
     const key = rowKey(def, rowid, row);
     const pending = t.rows.put(key, stored);
     if (pending || def.uniques.length || t.indexes.length) return this.putSecondary(def, t, rowid, row, key, pending);
+  }
+
+  /**
+   * The rows of an insert run, as its `count` inserts would be applied. Each row is read straight
+   * into the record the tree keeps; a table keyed by rowid with no UNIQUE constraint or index,
+   * and no snapshot open, needs no other array per row.
+   */
+  private async putRun(run: InsertRun, lsn: Lsn, version: Version): Promise<void> {
+    const def = this.def(run.table);
+    const t = this.table(run.table);
+    const w = run.width;
+    const plain = def.primaryKey.length === 0 && def.uniques.length === 0 && t.indexes.length === 0 && this.snapshots.size === 0;
+    for (let i = 0; i < run.count; i++) {
+      const rowid = run.rowidAt(i);
+      const stored = nullRow(w + 3); // packed: see storedRecord
+      stored[0] = rowid;
+      run.rowInto(i, stored, 1);
+      stored[w + 1] = version[0];
+      stored[w + 2] = version[1];
+      let pending: void | Promise<void>;
+      if (plain) {
+        if (rowid > t.maxRowid) t.maxRowid = rowid;
+        this.countRows(t, 1);
+        pending = t.rows.put(encodeRowidKey(rowid), stored);
+      } else {
+        const row = stored.slice(1, w + 1);
+        if (this.snapshots.size > 0) this.noteRow(def, rowid, row, lsn);
+        pending = this.putStored(def, t, rowid, row, stored);
+      }
+      if (pending) await pending;
+    }
   }
 
   private async putSecondary(def: TableDef, t: TableTrees, rowid: number | bigint, row: Value[], key: string, pending: void | Promise<void>): Promise<void> {

@@ -2,10 +2,11 @@
  * The materializer contract: how a structure derived from the log (B-tree tables now; columnar,
  * full-text and vector indexes later) stays equal to a replay of the log.
  *
- * - `apply(txn)` receives whole committed transactions in commit order. It must be deterministic
- *   (same log, same state: no clock, no randomness, no dependence on cache state) and idempotent on
- *   replay: a transaction with `commitLsn <= appliedLsn` is skipped, so recovery may replay a
- *   suffix of the log that the materializer already holds.
+ * - `apply(txn)` receives whole committed transactions in commit order, read from the log or, at
+ *   COMMIT, straight from the writer (whose insert runs it applies as the inserts they log). It
+ *   must be deterministic (same log, same state: no clock, no randomness, no dependence on cache
+ *   state) and idempotent on replay: a transaction with `commitLsn <= appliedLsn` is skipped, so
+ *   recovery may replay a suffix of the log that the materializer already holds.
  * - `checkpoint()` persists the state together with `appliedLsn` in one atomic store write (the
  *   last of possibly several writes: earlier ones only add unreferenced pages), so after a crash the
  *   materializer reopens at some checkpoint `C` and replays the log from `C + 1`.
@@ -14,7 +15,7 @@
  * - Rebuilding from LSN 0 on an empty store gives the same logical state as incremental upkeep
  *   (the property tests compare them).
  */
-import type { CommittedTxn, Lsn } from '../log/types.js';
+import type { AppliedTxn, Lsn } from '../log/types.js';
 
 export interface Materializer {
   /** Short stable name; also the prefix of the materializer's keys in the store. */
@@ -24,7 +25,7 @@ export interface Materializer {
   /** Commit LSN covered by the last persisted checkpoint (0n when none). */
   readonly checkpointLsn: Lsn;
   /** Apply one committed transaction; skips it when already applied. Throws DosqlError on I/O. */
-  apply(txn: CommittedTxn): Promise<void>;
+  apply(txn: AppliedTxn): Promise<void>;
   /** Persist everything applied so far, atomically with `appliedLsn`. */
   checkpoint(): Promise<void>;
 }

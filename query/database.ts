@@ -31,7 +31,7 @@ import { fromParam, nullRow, toSqlValue, type IntMode, type SqlValue, type Value
 import { MemoryStore } from '../storage/memory.js';
 import type { ByteStore } from '../storage/types.js';
 import { Log } from '../log/log.js';
-import type { CommittedTxn, Lsn } from '../log/types.js';
+import type { AppliedTxn, CommittedTxn, Lsn } from '../log/types.js';
 import { TableStore } from '../materializers/tables.js';
 import type { ExplainStmt, ParsedStatement, PragmaStmt, Statement } from './ast.js';
 import { alterTable, createIndex, createTable, createTrigger, createView, dropTable } from './ddl.js';
@@ -991,7 +991,7 @@ export class Database {
   private async commit(txn: Txn): Promise<{ durable: Promise<void> } | undefined> {
     if (txn.isEmpty) return undefined;
     const a = this.log.append(txn.changes);
-    const committed: CommittedTxn = { txn: a.txn, firstLsn: a.firstLsn, commitLsn: a.commitLsn, hlc: a.hlc, changes: txn.changes };
+    const committed: AppliedTxn = { txn: a.txn, firstLsn: a.firstLsn, commitLsn: a.commitLsn, hlc: a.hlc, changes: txn.changes };
     this.carriedMax = undefined;
     try {
       await this.tables.apply(committed);
@@ -1003,7 +1003,7 @@ export class Database {
     if (txn.snapshot === undefined) this.carriedMax = { lsn: this.tables.appliedLsn, max: txn.knownMaxRowids() };
     // Subscribers learn of the commit once it is durable (they read only durable log).
     a.durable.then(() => this.notifyCommit(), () => {});
-    this.changesSinceCheckpoint += txn.changes.length;
+    this.changesSinceCheckpoint += Number(a.commitLsn - a.firstLsn);
     if (this.changesSinceCheckpoint >= (this.options.checkpointChangesMin ?? CHECKPOINT_CHANGES_DEFAULT)) this.checkpointDue = a.durable;
     return { durable: a.durable };
   }

@@ -9,8 +9,10 @@
  * stored record or a tombstone, and per UNIQUE constraint a map from constrained values to rowid.
  * Rows inserted in ascending key order above every key the table's overlay already holds (a bulk
  * load) go to an append-only run beside the map instead (query/overlay-run.ts), with one undo
- * record per statement rather than a map entry and an undo record per row. The map shadows the
- * run: a later write of a key in the run goes to the map.
+ * record per statement rather than a map entry and an undo record per row, and logged as slices
+ * of the run (`RunSlice`, an InsertRun to the log) rather than a Change per row: a slice grows as
+ * rows follow it, and a rollback to a mark cuts it back to where it ended then. The map shadows
+ * the run: a later write of a key in the run goes to the map.
  *
  * Statement atomicity: each statement opens a mark; an error rolls the overlay, the change list and
  * the pending catalog back to the mark, so a failing statement leaves nothing half-applied. The
@@ -37,11 +39,11 @@
  */
 import { DosqlError, assert } from '../base/errors.js';
 import type { Value } from '../base/values.js';
-import type { Change, TableDef } from '../log/types.js';
+import type { Change, PendingChange, TableDef } from '../log/types.js';
 import { NOT_CACHED, encodeRowidKey } from '../materializers/btree/index.js';
 import { inRange, rowKey, uniqueKey, type KeyRange, type TableStore } from '../materializers/tables.js';
 import { rowBytes } from '../materializers/btree/page-store.js';
-import { AppendRun, stored } from './overlay-run.js';
+import { AppendRun, RunSlice, stored } from './overlay-run.js';
 
 /** Pending rows of a table `knownMaxRowid` still looks through to learn its largest rowid. */
 const LEARN_MAX_OVERLAY_ROWS_MAX = 64;
@@ -127,12 +129,14 @@ class UndoStack {
 export interface TxnMark {
   undo: number;
   changes: number;
+  /** Where the run slice logged last ended at the mark (`RunSlice.to`); -1 when the last change was not one. */
+  sliceTo: number;
   /** `pendingBytes` at the mark. */
   bytes: number;
 }
 
 export class Txn {
-  readonly changes: Change[] = [];
+  readonly changes: PendingChange[] = [];
   private readonly overlays = new Map<number, TableOverlay>();
   private readonly undo = new UndoStack();
   /** Tables created by this transaction, by lower-cased name. */
@@ -236,7 +240,8 @@ export class Txn {
 
   mark(): TxnMark {
     this.markSeq++;
-    return { undo: this.undo.length, changes: this.changes.length, bytes: this.pendingBytes };
+    const last = this.changes[this.changes.length - 1];
+    return { undo: this.undo.length, changes: this.changes.length, sliceTo: last instanceof RunSlice ? last.to : -1, bytes: this.pendingBytes };
   }
 
   /**
@@ -252,6 +257,9 @@ export class Txn {
   rollbackTo(mark: TxnMark): void {
     while (this.undo.length > mark.undo) this.revert(this.undo.pop());
     this.changes.length = mark.changes;
+    // The run slice logged last may have grown since the mark: it ends where it did then.
+    const last = this.changes[this.changes.length - 1];
+    if (last instanceof RunSlice) last.to = mark.sliceTo;
     this.pendingBytes = mark.bytes;
     this.markSeq++;
   }
@@ -537,7 +545,7 @@ export class Txn {
   insertRow(def: TableDef, rowid: number | bigint, row: Value[]): void {
     this.charge(changeBytes(row));
     const o = this.overlay(def);
-    this.putRow(o, def, rowid, row);
+    const appended = this.putRow(o, def, rowid, row);
     for (let i = 0; i < def.uniques.length; i++) {
       const k = uniqueKey(def, i, row);
       if (k !== undefined) this.setUnique(o.uniques[i]!, k, rowid);
@@ -548,7 +556,16 @@ export class Txn {
     }
     const live = this.liveMax.get(def.id);
     if (live === null || (live !== undefined && rowid > live)) this.liveMax.set(def.id, rowid);
-    this.changes.push({ op: 'insert', table: def.id, rowid, row });
+    if (appended) this.logAppended(def, o.run);
+    else this.changes.push({ op: 'insert', table: def.id, rowid, row });
+  }
+
+  /** Logs the row just appended to `run`: the slice logged last grows by it, or a new one starts. */
+  private logAppended(def: TableDef, run: AppendRun): void {
+    const at = run.length - 1;
+    const last = this.changes[this.changes.length - 1];
+    if (last instanceof RunSlice && last.run === run && last.to === at) last.to = at + 1;
+    else this.changes.push(new RunSlice(def.id, run, at, at + 1));
   }
 
   deleteRow(def: TableDef, rowid: number | bigint, before: Value[]): void {
@@ -602,7 +619,7 @@ export class Txn {
         table: def.id,
         rows: new Map(),
         rowsKeyMax: undefined,
-        run: new AppendRun(def.primaryKey.length === 0),
+        run: new AppendRun(def.primaryKey.length === 0, def.columns.length),
         savedAt: -1,
         uniques: def.uniques.map(() => new Map()),
         maxRowid: this.isNew(def) ? 0 : this.tables.table(def.id).maxRowid,
@@ -612,16 +629,20 @@ export class Txn {
     return o;
   }
 
-  /** Writes a row: appended to the run when its key is above every key of the overlay. */
-  private putRow(o: TableOverlay, def: TableDef, rowid: number | bigint, row: Value[]): void {
+  /**
+   * Writes a row: appended to the run when its key is above every key of the overlay (true then),
+   * else into the map.
+   */
+  private putRow(o: TableOverlay, def: TableDef, rowid: number | bigint, row: Value[]): boolean {
     const run = o.run;
     const key = run.byRowid ? undefined : rowKey(def, rowid, row);
-    if (run.follows(rowid, key) && (o.rowsKeyMax === undefined || (key ?? encodeRowidKey(rowid)) > o.rowsKeyMax)) {
+    if (run.follows(rowid, key, row) && (o.rowsKeyMax === undefined || (key ?? encodeRowidKey(rowid)) > o.rowsKeyMax)) {
       this.save(o);
       run.push(rowid, row, key);
-      return;
+      return true;
     }
     this.setRow(o, key ?? rowKey(def, rowid, row), stored(rowid, row));
+    return false;
   }
 
   private setRow(o: TableOverlay, key: string, row: StoredRow | null): void {

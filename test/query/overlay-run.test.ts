@@ -3,11 +3,14 @@
  * overlay map (query/txn.ts). Reads, later writes of the same keys, failed statements and
  * savepoints must see one overlay: random transactions here mix ascending inserts with writes that
  * land in the map, under savepoints, and every read and the final table must equal SQLite's.
+ * The run keeps its rows column by column and is logged as slices of it, not a Change per row:
+ * what COMMIT logged must rebuild exactly the tables it applied.
  */
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Database, type PreparedStatement } from '../../index.js';
 import { rng, type Rng } from '../support/random.js';
+import { replayFromZero, tableContents } from '../support/replay.js';
 
 const TABLES = {
   rowid: 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)',
@@ -97,6 +100,8 @@ async function agree(table: keyof typeof TABLES, seed: number, end: 'COMMIT' | '
     const got = await playDosql(db, steps);
     const want = playSqlite(ref, steps);
     for (let i = 0; i < steps.length; i++) expect({ step: i, sql: steps[i], got: got[i] }).toEqual({ step: i, sql: steps[i], got: want[i] });
+    // Slices cut back by failed statements and ROLLBACK TO logged exactly the rows that stayed.
+    expect(await tableContents(await replayFromZero(db))).toEqual(await tableContents(db.internals.tables));
   } finally {
     ref.close();
   }
@@ -111,6 +116,37 @@ describe('the overlay run beside the overlay map', () => {
       await agree(table, 11, 'ROLLBACK');
     });
   }
+
+  it('keeps every kind of value as it was bound, before COMMIT, after it and in the log', async () => {
+    const db = await Database.open();
+    opened.push(db);
+    await db.exec('CREATE TABLE k (id INTEGER PRIMARY KEY, a, b REAL, c TEXT, d BLOB)');
+    const rows: unknown[][] = [
+      [1, null, 2.0, 'two', new Uint8Array([2])],
+      [2, 2n ** 62n, -0.0, '', new Uint8Array(0)],
+      [3, 1.5, 1e300, 'é\u{1F600}', null],
+      [4, -(2 ** 53) + 1, 7, null, new Uint8Array([0, 255])],
+      [5, 'text in an untyped column', null, 'x'.repeat(5000), new Uint8Array(3000).fill(7)],
+    ];
+    const sql = 'SELECT id, a, typeof(a), b, typeof(b), c, d FROM k ORDER BY id';
+    await db.exec('BEGIN');
+    const ins = db.prepare('INSERT INTO k VALUES (?, ?, ?, ?, ?)');
+    for (const row of rows) await ins.run(row as never);
+    const pending = (await db.query(sql)).rows;
+    await db.exec('COMMIT');
+    const committed = (await db.query(sql)).rows;
+    expect(committed).toEqual(pending);
+    expect(pending.map((r) => [r[2], r[4]])).toEqual([
+      ['null', 'real'],
+      ['integer', 'real'],
+      ['real', 'real'],
+      ['integer', 'real'],
+      ['text', 'null'],
+    ]);
+    expect(Object.is(pending[1]![3], -0)).toBe(true);
+    expect(pending[1]![1]).toBe(2n ** 62n);
+    expect(await tableContents(await replayFromZero(db))).toEqual(await tableContents(db.internals.tables));
+  });
 
   it('a failed multi-row insert takes back the rows it appended', async () => {
     const db = await Database.open();
