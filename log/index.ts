@@ -9,7 +9,6 @@ export { FRAME_HEADER_BYTES, decodeBody, decodeFrames, encodeRecord, type Decode
 export {
   APPEND_QUEUE_BYTES_MAX,
   Log,
-  changeCount,
   READ_PAGE_SEGMENTS,
   SEGMENT_BYTES_DEFAULT,
   SEGMENT_BYTES_MAX,

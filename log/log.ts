@@ -589,7 +589,7 @@ function corrupt(key: string, message: string): DosqlError {
 }
 
 /** The log records `changes` take: one per change, `count` per insert run. */
-export function changeCount(changes: readonly PendingChange[]): number {
+function changeCount(changes: readonly PendingChange[]): number {
   let n = 0;
   for (let i = 0; i < changes.length; i++) {
     const c = changes[i]!;

@@ -397,19 +397,16 @@ export class TableStore implements Materializer {
     const version: Version = [int(txn.commitLsn), int(txn.hlc)];
     let changedTable = -1;
     for (const change of txn.changes) {
+      const writesRows = change.op === 'insert' || change.op === 'update' || change.op === 'delete' || change.op === 'insert_run';
+      if (writesRows && change.table !== changedTable) {
+        changedTable = change.table;
+        this.table(changedTable).changedLsn = txn.commitLsn;
+      }
       if (change.op === 'insert_run') {
-        if (change.table !== changedTable) {
-          changedTable = change.table;
-          this.table(changedTable).changedLsn = txn.commitLsn;
-        }
         await this.putRun(change, txn.commitLsn, version);
         continue;
       }
       this.noteChange(change, txn.commitLsn);
-      if ((change.op === 'insert' || change.op === 'update' || change.op === 'delete') && change.table !== changedTable) {
-        changedTable = change.table;
-        this.table(changedTable).changedLsn = txn.commitLsn;
-      }
       // Inserts and updates on cached pages complete synchronously; await only what needs I/O.
       const pending =
         change.op === 'insert'
@@ -543,11 +540,8 @@ export class TableStore implements Materializer {
     const plain = def.primaryKey.length === 0 && def.uniques.length === 0 && t.indexes.length === 0 && this.snapshots.size === 0;
     for (let i = 0; i < run.count; i++) {
       const rowid = run.rowidAt(i);
-      const stored = nullRow(w + 3); // packed: see storedRecord
-      stored[0] = rowid;
+      const stored = storedShell(rowid, w, version);
       run.rowInto(i, stored, 1);
-      stored[w + 1] = version[0];
-      stored[w + 2] = version[1];
       let pending: void | Promise<void>;
       if (plain) {
         if (rowid > t.maxRowid) t.maxRowid = rowid;
@@ -745,12 +739,17 @@ function keepInHistory(t: TableTrees, key: string, current: Value[], ended: Vers
  * iterates generically, about 5x slower, and this runs once per inserted row at commit.
  */
 function storedRecord(rowid: number | bigint, row: Value[], version: Version): Value[] {
-  const n = row.length;
-  const out = nullRow(n + 3); // packed: it is read by every lookup of the row
+  const out = storedShell(rowid, row.length, version);
+  for (let i = 0; i < row.length; i++) out[i + 1] = row[i]!;
+  return out;
+}
+
+/** A stored record of `width` columns with its rowid and version set and its columns NULL. */
+function storedShell(rowid: number | bigint, width: number, version: Version): Value[] {
+  const out = nullRow(width + 3); // packed: it is read by every lookup of the row
   out[0] = rowid;
-  for (let i = 0; i < n; i++) out[i + 1] = row[i]!;
-  out[n + 1] = version[0];
-  out[n + 2] = version[1];
+  out[width + 1] = version[0];
+  out[width + 2] = version[1];
   return out;
 }
 

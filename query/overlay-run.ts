@@ -43,13 +43,13 @@ export class AppendRun {
   private tags = new Uint8Array(0);
   /** Cell numbers, where tags say CELL_NUMBER or CELL_REAL; same layout as `tags`. */
   private nums = new Float64Array(0);
-  /** Per column, the CELL_REF values by row (holes elsewhere); undefined until one is needed. */
+  /** Per column, the CELL_REF values by row (NULL in the rows before, see setRef); undefined until one is needed. */
   private readonly refs: Array<Value[] | undefined>;
   private rowCount = 0;
 
   /**
    * `byRowid`: the table's row key is its rowid's (no PRIMARY KEY other than the rowid).
-   * `width`: values per row; rows of another width (after ALTER TABLE) do not go in (`fits`).
+   * `width`: values per row; rows of another width (after ALTER TABLE) do not go in (`follows`).
    */
   constructor(
     readonly byRowid: boolean,
