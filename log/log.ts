@@ -51,7 +51,7 @@ import { STORE_ENTRY_BYTES_MAX, STORE_KEYS_PER_CALL_MAX, type ByteStore } from '
 import { HybridClock, hlcPhysicalMs } from './hlc.js';
 import { LOG_KEY_PREFIX, LSN_MAX, SEGMENT_KEY_LENGTH, segmentKey, segmentKeyLsn } from './lsn.js';
 import { FrameEncoder, decodeFrames, type DecodedFrames } from './record.js';
-import type { Change, CommittedTxn, Hlc, Lsn, PendingChange } from './types.js';
+import type { Change, CommittedTxn, EncodedRun, Hlc, InsertRun, Lsn, PendingChange } from './types.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -84,6 +84,8 @@ export interface AppendResult {
   hlc: Hlc;
   /** Resolves once the commit record (and so the whole transaction) is durable. */
   durable: Promise<void>;
+  /** Where the rows of the transaction's insert runs lie in the bytes appended (see EncodedRun). */
+  encodedRuns: ReadonlyMap<InsertRun, EncodedRun>;
 }
 
 /**
@@ -203,7 +205,7 @@ export class Log {
     const commitLsn = firstLsn + BigInt(count);
     if (commitLsn > LSN_MAX) throw new DosqlError('LIMIT_EXCEEDED', `log LSNs exhausted (LSN_MAX ${LSN_MAX})`);
     const hlc = this.clock.now();
-    const { bytes, ends } = this.encodeTxn(txn, firstLsn, commitLsn, hlc, changes, count);
+    const { bytes, ends, runs } = this.encodeTxn(txn, firstLsn, commitLsn, hlc, changes, count);
 
     // Nothing above changed the log's state (the clock only moved forward): now commit to it.
     this.lastTxn = txn;
@@ -213,7 +215,7 @@ export class Log {
     this.queuedBytesValue += bytes.byteLength;
     const durable = this.waitFor(commitLsn);
     this.startWriting();
-    return { txn, firstLsn, commitLsn, hlc, durable };
+    return { txn, firstLsn, commitLsn, hlc, durable, encodedRuns: runs };
   }
 
   /** Resolves when everything appended so far is durable; throws the write error if one failed. */
@@ -278,7 +280,7 @@ export class Log {
   // ---- writing ----
 
   /** The transaction's frames in one buffer; throws LIMIT_EXCEEDED (encoding nothing) for a record over a segment. */
-  private encodeTxn(txn: bigint, firstLsn: Lsn, commitLsn: Lsn, hlc: Hlc, changes: readonly PendingChange[], count: number): { bytes: Uint8Array; ends: number[] } {
+  private encodeTxn(txn: bigint, firstLsn: Lsn, commitLsn: Lsn, hlc: Hlc, changes: readonly PendingChange[], count: number): ReturnType<FrameEncoder['finish']> {
     const e = this.encoder;
     try {
       if (commitLsn <= MAX_SAFE && txn <= MAX_SAFE) {

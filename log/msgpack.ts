@@ -34,6 +34,8 @@ const REAL_EXTENSION_TYPE = 0x52;
 const STRING_LOOP_CHARS_MAX = 64;
 
 const textEncoder = new TextEncoder();
+/** Longest range `copy` moves byte by byte; longer ones go through a subarray and `set`. */
+const COPY_LOOP_BYTES_MAX = 64;
 
 export class MsgpackWriter {
   /** The arena; valid up to `pos`. */
@@ -130,6 +132,17 @@ export class MsgpackWriter {
     this.ensure(b.byteLength);
     this.buf.set(b, this.pos);
     this.pos += b.byteLength;
+  }
+
+  /** `src[start, end)` as they are: bytes already msgpack (rows the log wrote, copied into pages). */
+  copy(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    const b = this.buf;
+    // A row is a few dozen bytes: a loop costs less than the view `set` needs.
+    if (n <= COPY_LOOP_BYTES_MAX) for (let i = 0; i < n; i++) b[this.pos + i] = src[start + i]!;
+    else b.set(src.subarray(start, end), this.pos);
+    this.pos += n;
   }
 
   mapHeader(n: number): void {

@@ -28,7 +28,7 @@ import { DosqlError, assert } from '../base/errors.js';
 import { nullRow, type Value } from '../base/values.js';
 import { crc32, crc32Range } from '../storage/crc32.js';
 import { MsgpackWriter } from './msgpack.js';
-import type { Change, InsertRun, LogRecord, TableDef } from './types.js';
+import type { Change, EncodedRun, InsertRun, LogRecord, TableDef } from './types.js';
 
 /** Bytes of the frame header: body length then crc. */
 export const FRAME_HEADER_BYTES = 8;
@@ -81,6 +81,8 @@ export function encodeChangeRecord(lsn: number, txn: number, c: Change): Uint8Ar
 export class FrameEncoder {
   private readonly w: MsgpackWriter;
   private ends: number[] = [];
+  /** Per insert run, where its rows' values lie in the transaction's bytes (see EncodedRun). */
+  private runs = new Map<InsertRun, Uint32Array>();
 
   constructor(
     private readonly frameBytesMax: number,
@@ -129,17 +131,27 @@ export class FrameEncoder {
    */
   insertRun(lsn: number, txn: number, run: InsertRun): number {
     const row = nullRow(run.width);
+    // A row's values follow its array header, whose size the width decides (MsgpackWriter.arrayHeader).
+    const header = run.width < 0x10 ? 1 : run.width < 0x10000 ? 3 : 5;
+    let rows: Uint32Array | undefined = new Uint32Array(2 * run.count);
     for (let i = 0; i < run.count; i++) {
       run.rowInto(i, row, 0);
       const rowid = run.rowidAt(i);
       const at = this.w.skip(FRAME_HEADER_BYTES);
-      if (this.insertBody(lsn, txn, run.table, rowid, row)) this.closeFrame(at);
-      else {
+      if (this.insertBody(lsn, txn, run.table, rowid, row)) {
+        if (rows) {
+          rows[2 * i] = this.rowStart + header;
+          rows[2 * i + 1] = this.w.length;
+        }
+        this.closeFrame(at);
+      } else {
         this.w.pos = this.w.start + at;
         this.record({ kind: 'change', lsn: BigInt(lsn), txn: BigInt(txn), change: { op: 'insert', table: run.table, rowid, row } });
+        rows = undefined; // msgpackr wrote this one: no offsets to give
       }
       lsn++;
     }
+    if (rows) this.runs.set(run, rows);
     return lsn;
   }
 
@@ -172,24 +184,33 @@ export class FrameEncoder {
   }
 
   /** The transaction's frames and the offset just past each; the next transaction starts empty. */
-  finish(): { bytes: Uint8Array; ends: number[] } {
+  finish(): { bytes: Uint8Array; ends: number[]; runs: Map<InsertRun, EncodedRun> } {
     const ends = this.ends;
+    const bytes = this.w.finish();
+    const runs = new Map<InsertRun, EncodedRun>();
+    for (const [run, at] of this.runs) runs.set(run, { bytes, at });
     this.ends = [];
-    return { bytes: this.w.finish(), ends };
+    this.runs = new Map();
+    return { bytes, ends, runs };
   }
 
   /** Forget the transaction in progress (after LIMIT_EXCEEDED). */
   discard(): void {
     this.w.discard();
     this.ends = [];
+    this.runs = new Map();
   }
 
   /** An insert record's body after its frame header; false when `row` needs msgpackr. */
   private insertBody(lsn: number, txn: number, table: number, rowid: number | bigint, row: readonly Value[]): boolean {
     this.head(6, OP_INSERT, lsn, txn, table, rowid);
     this.w.key(KEY_V);
+    this.rowStart = this.w.length;
     return this.w.row(row);
   }
+
+  /** Where the last insert body's row begins, in the transaction's bytes. */
+  private rowStart = 0;
 
   /** The map header and the fields every row change starts with: o, l, x, t, r. */
   private head(fields: number, op: number, lsn: number, txn: number, table: number, rowid: number | bigint): void {

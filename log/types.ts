@@ -143,4 +143,16 @@ export interface CommittedTxn {
  */
 export interface AppliedTxn extends Omit<CommittedTxn, 'changes'> {
   changes: readonly PendingChange[];
+  /** The log's bytes of the transaction's insert runs, by run (see EncodedRun); absent when not known. */
+  encodedRuns?: ReadonlyMap<InsertRun, EncodedRun>;
+}
+
+/**
+ * Where the rows of an insert run lie in the bytes the log wrote for them: row i's values, the
+ * msgpack of each after its row's array header, are bytes[at[2i], at[2i + 1]). Materializers that
+ * store rows as msgpack (packed B-tree leaves) copy them instead of encoding the rows again.
+ */
+export interface EncodedRun {
+  bytes: Uint8Array;
+  at: Uint32Array;
 }

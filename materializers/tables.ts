@@ -35,8 +35,9 @@ import { pack, unpack } from '../base/codec.js';
 import { int, nullRow, type Value } from '../base/values.js';
 import type { ByteStore } from '../storage/types.js';
 import { crc32 } from '../storage/crc32.js';
-import type { AppliedTxn, Change, InsertRun, IndexDef, Lsn, TableDef } from '../log/types.js';
-import { BTree, NOT_CACHED, PageStore, encodeKey, encodeRowidKey } from './btree/index.js';
+import type { AppliedTxn, Change, EncodedRun, InsertRun, IndexDef, Lsn, TableDef } from '../log/types.js';
+import type { MsgpackWriter } from '../log/msgpack.js';
+import { BTree, NOT_CACHED, PageStore, encodeKey, encodeRowidKey, rowBytes, valueBytes, valuesBytes, type PackedEntries } from './btree/index.js';
 import { Catalog, type CatalogState } from './catalog.js';
 import type { Materializer } from './types.js';
 import { countDeletedPrefixes, countInsertedPrefixes, emptyDistinct, needsReplan, type TableStats } from './stats.js';
@@ -403,7 +404,7 @@ export class TableStore implements Materializer {
         this.table(changedTable).changedLsn = txn.commitLsn;
       }
       if (change.op === 'insert_run') {
-        await this.putRun(change, txn.commitLsn, version);
+        await this.putRun(change, txn.commitLsn, version, txn.encodedRuns?.get(change));
         continue;
       }
       this.noteChange(change, txn.commitLsn);
@@ -529,16 +530,24 @@ export class TableStore implements Materializer {
   }
 
   /**
-   * The rows of an insert run, as its `count` inserts would be applied. Each row is read straight
-   * into the record the tree keeps; a table keyed by rowid with no UNIQUE constraint or index,
-   * and no snapshot open, needs no other array per row.
+   * The rows of an insert run, as its `count` inserts would be applied. A table keyed by rowid
+   * with no UNIQUE constraint or index, and no snapshot open, needs no other array per row: rows
+   * past its largest rowid go into new leaves as bytes (`appendPacked`), and any others are each
+   * read straight into the record the tree keeps.
    */
-  private async putRun(run: InsertRun, lsn: Lsn, version: Version): Promise<void> {
+  private async putRun(run: InsertRun, lsn: Lsn, version: Version, encoded: EncodedRun | undefined): Promise<void> {
     const def = this.def(run.table);
     const t = this.table(run.table);
     const w = run.width;
     const plain = def.primaryKey.length === 0 && def.uniques.length === 0 && t.indexes.length === 0 && this.snapshots.size === 0;
+    // Rows from here on may go into packed leaves, once the tree has a branch to hang them from.
+    let packFrom = plain && run.rowidAt(0) > t.maxRowid ? 0 : run.count;
     for (let i = 0; i < run.count; i++) {
+      if (i >= packFrom && t.rows.rootIsBranchCached) {
+        i += this.appendPacked(t, run, i, version, encoded);
+        packFrom = run.count;
+        if (i === run.count) break;
+      }
       const rowid = run.rowidAt(i);
       const stored = storedShell(rowid, w, version);
       run.rowInto(i, stored, 1);
@@ -554,6 +563,20 @@ export class TableStore implements Materializer {
       }
       if (pending) await pending;
     }
+  }
+
+  /**
+   * Rows `from` on of a run whose rowids are past the table's largest, as new leaves built from
+   * their bytes (BTree.appendPacked: no record array per row); returns how many it took. Rowids
+   * ascend in a run, so every key it appends lies past the tree's last one.
+   */
+  private appendPacked(t: TableTrees, run: InsertRun, from: number, version: Version, encoded: EncodedRun | undefined): number {
+    const taken = t.rows.appendPacked(new RunRecords(run, from, version, encoded));
+    if (taken === 0) return 0;
+    const last = run.rowidAt(from + taken - 1);
+    if (last > t.maxRowid) t.maxRowid = last;
+    this.countRows(t, taken);
+    return taken;
   }
 
   private async putSecondary(def: TableDef, t: TableTrees, rowid: number | bigint, row: Value[], key: string, pending: void | Promise<void>): Promise<void> {
@@ -742,6 +765,56 @@ function storedRecord(rowid: number | bigint, row: Value[], version: Version): V
   const out = storedShell(rowid, row.length, version);
   for (let i = 0; i < row.length; i++) out[i + 1] = row[i]!;
   return out;
+}
+
+/**
+ * Rows `from` on of an insert run as the stored records of a table keyed by rowid, for
+ * BTree.appendPacked: each written as msgpack `[rowid, ...columns, version]` straight into its
+ * page. The columns' bytes are copied from what the log wrote for them when it says where they
+ * are (EncodedRun); otherwise, and for a row whose bytes cannot be read back, the row is read
+ * into one scratch record and written.
+ */
+class RunRecords implements PackedEntries {
+  readonly count: number;
+  private readonly record: Value[];
+
+  constructor(
+    private readonly run: InsertRun,
+    private readonly from: number,
+    private readonly version: Version,
+    private readonly encoded: EncodedRun | undefined,
+  ) {
+    this.count = run.count - from;
+    this.record = storedShell(0, run.width, version);
+  }
+
+  keyAt(i: number): string {
+    return encodeRowidKey(this.run.rowidAt(this.from + i));
+  }
+
+  writeRow(i: number, w: MsgpackWriter): number {
+    const row = this.from + i;
+    const rowid = this.run.rowidAt(row);
+    const e = this.encoded;
+    if (e !== undefined) {
+      const start = e.at[2 * row]!;
+      const end = e.at[2 * row + 1]!;
+      const columns = valuesBytes(e.bytes, start, end);
+      if (columns >= 0) {
+        const [lsn, hlc] = this.version;
+        w.arrayHeader(this.run.width + 3);
+        w.value(rowid);
+        w.copy(e.bytes, start, end);
+        w.value(lsn);
+        w.value(hlc);
+        return 3 + valueBytes(rowid) + columns + valueBytes(lsn) + valueBytes(hlc);
+      }
+    }
+    const record = this.record;
+    record[0] = rowid;
+    this.run.rowInto(row, record, 1);
+    return w.row(record) ? rowBytes(record) : -1;
+  }
 }
 
 /** A stored record of `width` columns with its rowid and version set and its columns NULL. */

@@ -991,7 +991,7 @@ export class Database {
   private async commit(txn: Txn): Promise<{ durable: Promise<void> } | undefined> {
     if (txn.isEmpty) return undefined;
     const a = this.log.append(txn.changes);
-    const committed: AppliedTxn = { txn: a.txn, firstLsn: a.firstLsn, commitLsn: a.commitLsn, hlc: a.hlc, changes: txn.changes };
+    const committed: AppliedTxn = { txn: a.txn, firstLsn: a.firstLsn, commitLsn: a.commitLsn, hlc: a.hlc, changes: txn.changes, encodedRuns: a.encodedRuns };
     this.carriedMax = undefined;
     try {
       await this.tables.apply(committed);

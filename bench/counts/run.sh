@@ -2,7 +2,7 @@
 # Instruction and cache-miss counts per operation, from callgrind: deterministic where timings on
 # a shared machine are not (see bench/PROFILE.md). Needs valgrind (Debian: apt install valgrind).
 #
-#   bench/counts/run.sh OPS SCRIPT [ARGS...]
+#   bench/counts/run.sh OPS SCRIPT [ARGS...]   (COUNTS_ROWS=N: report the N costliest functions; 25)
 #
 # SCRIPT (TypeScript, run with tsx) calls phase('start') and phase('end') from ./phase.ts around
 # OPS operations; the report divides every count by OPS. The simulated caches are this machine's
@@ -31,5 +31,5 @@ touch /tmp/counts-flag.$pid.end
 wait $pid
 rm -f /tmp/counts-flag.$pid.*
 dump=$(ls "$out"/callgrind.$pid.* | head -1)
-node --import tsx "$(dirname "$0")/report.ts" "$dump" "/tmp/perf-$pid.map" "$ops"
+node --import tsx "$(dirname "$0")/report.ts" "$dump" "/tmp/perf-$pid.map" "$ops" "${COUNTS_ROWS:-25}"
 rm -rf "$out" "/tmp/perf-$pid.map"

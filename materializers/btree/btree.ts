@@ -33,7 +33,8 @@
  * pages clean (`PageStore.flushCount`); ascending inserts (increasing rowids) hit it every time.
  * When such an append past the last key overfills the rightmost leaf, the split leaves the new
  * right leaf a quarter page rather than half (see `splitNode`): sequential loads fill leaves to
- * about three quarters.
+ * about three quarters. A bulk load past the last key can skip puts altogether: `appendPacked`
+ * builds whole leaves as their stored bytes and hangs them off the right edge.
  *
  * The total row count is kept on the root page (the root is rewritten by every write anyway), so
  * `count()` costs nothing. Rows passed to `put` and returned by `get`/`scan` are shared with the
@@ -45,6 +46,7 @@ import type { Value } from '../../base/values.js';
 import { lowerBound, upperBound } from '../../storage/memory.js';
 import { keyPrefix, lowerBoundIn, upperBoundIn } from './search.js';
 import { NOT_INLINE, PackedLeaf, PAST_LEAF, UNPACKED } from './packed-leaf.js';
+import { LeafBuilder, type PackedEntries } from './leaf-builder.js';
 import { STORE_ENTRY_BYTES_MAX } from '../../storage/types.js';
 import {
   type BranchPage,
@@ -70,6 +72,8 @@ export const PAGE_BYTES_TARGET_MIN = 4 * 1024;
 export const ROW_BYTES_MAX = 64 * 1024 * 1024;
 /** Bytes of one overflow chunk: below the store's entry limit with room for key and framing. */
 export const OVERFLOW_CHUNK_BYTES = STORE_ENTRY_BYTES_MAX - 64 * 1024;
+/** Fewest entries `appendPacked` tries to pack: fewer rarely fill a leaf, and would be written for nothing. */
+const APPEND_PACKED_ENTRIES_MIN = 16;
 /** Bound on tree depth; a tree with pages >= PAGE_BYTES_TARGET_MIN never gets near it. */
 const DEPTH_MAX = 48;
 
@@ -115,6 +119,9 @@ interface CursorFrame {
   page: BranchPage;
   i: number;
 }
+
+/** The pages of bulk appends are built here, one at a time (appends are synchronous). */
+const leafBuilder = new LeafBuilder();
 
 /** What `getCached` returns when the answer needs storage reads. */
 export const NOT_CACHED: unique symbol = Symbol('NOT_CACHED');
@@ -432,6 +439,68 @@ export class BTree {
     this.lastPath = path;
     this.lastPathVersion = this.version;
     this.lastPathFlushes = this.pages.flushCount;
+  }
+
+  /** Whether the root is a branch, known without a read (false when it is not in memory): `appendPacked` needs one. */
+  get rootIsBranchCached(): boolean {
+    return (this.pages.peek(this.root) as Node | undefined)?.kind === 'branch';
+  }
+
+  /**
+   * Bulk append: entries whose keys ascend and all lie above every key in the tree (the caller
+   * knows, e.g. rowids past the table's largest), written as new leaves that are their stored
+   * bytes (leaf-builder.ts, packed-leaf.ts) instead of one put each. Leaves are filled to three
+   * quarters of the target, as appends by put leave them.
+   *
+   * Takes entries from the first on and returns how many it took; the caller puts the rest. It
+   * stops at a row that needs overflow pages or that cannot be written, when a page on the tree's
+   * right edge is not in memory, and before the last entries that do not fill a leaf (puts append
+   * them to the last leaf, so small appends do not leave small leaves). It takes none while the
+   * root is a leaf (see `rootIsBranchCached`) or for fewer than APPEND_PACKED_ENTRIES_MIN entries.
+   */
+  appendPacked(entries: PackedEntries): number {
+    this.checkLive();
+    const root = this.pages.peek(this.root) as Node | undefined;
+    if (entries.count < APPEND_PACKED_ENTRIES_MIN || root === undefined || root.kind !== 'branch' || this.size === undefined) return 0;
+    const b = leafBuilder;
+    const fill = this.pageBytesTarget - this.minBytes;
+    let taken = 0;
+    for (let stopped = false; taken < entries.count && !stopped; ) {
+      let j = taken;
+      for (; j < entries.count && b.bytes < fill; j++) {
+        stopped = !b.add(entries, j, this.keyCharsMax, this.entryBytesMax);
+        if (stopped) break;
+      }
+      if (b.bytes < fill || !this.attachLeaf(b)) break;
+      taken = j;
+    }
+    b.reset();
+    return taken;
+  }
+
+  /** The builder's page as the new rightmost leaf; false (nothing changed) when the right edge is not in memory. */
+  private attachLeaf(b: LeafBuilder): boolean {
+    const first = b.firstKey;
+    const path = this.writablePathCached(first);
+    if (path === undefined) return false;
+    const { nodes } = path;
+    const last = nodes[nodes.length - 1] as LeafPage;
+    const lastKey = last instanceof PackedLeaf ? last.lastKey : last.keys[last.keys.length - 1];
+    assert(path.hi === undefined && (lastKey === undefined || lastKey < first), 'a bulk append goes past the last key');
+    const count = b.count;
+    const parent = nodes[nodes.length - 2] as BranchPage;
+    parent.keys.push(first);
+    parent.children.push(this.pages.allocate(b.take()));
+    parent.bytes += keyBytes(first) + CHILD_BYTES;
+    this.size! += count;
+    this.lastPath = undefined;
+    // Only branches grew, and only on the right edge: split them bottom-up as puts would.
+    for (let l = nodes.length - 2; l >= 1; l--) {
+      if (nodes[l]!.bytes > this.pageBytesTarget) this.splitChild(nodes[l - 1] as BranchPage, path.idx[l - 1]!, nodes[l]!, true);
+    }
+    const top = nodes[0]!.bytes > this.pageBytesTarget ? this.growRoot(nodes[0]!, true) : nodes[0]!;
+    top.n = this.size!;
+    return true;
   }
 
   /** Remove `key`; false when it was absent (nothing is modified then). */
@@ -781,21 +850,24 @@ export class BTree {
       else if (node.bytes < this.minBytes) await this.rebalanceChild(parent, idx[l - 1]!, node);
     }
     let root = nodes[0]!;
-    if (root.bytes > this.pageBytesTarget) {
-      const [sep, right] = this.splitNode(root, appended);
-      root.n = -1;
-      const keys = [sep];
-      const children = [this.root, this.pages.allocate(right)];
-      root = { kind: 'branch', keys, children, bytes: 0, n: 0 };
-      root.bytes = branchBytes(root);
-      this.root = this.pages.allocate(root);
-    } else if (root.kind === 'branch' && root.children.length === 1) {
+    if (root.bytes > this.pageBytesTarget) root = this.growRoot(root, appended);
+    else if (root.kind === 'branch' && root.children.length === 1) {
       this.pages.retire(this.root);
       this.root = root.children[0]!;
       root = this.pages.peek(this.root) as Node;
       assert(root !== undefined && this.pages.isDirty(this.root), 'collapsed root is not writable');
     }
     root.n = this.size!;
+  }
+
+  /** Split the overfull root under a new one: the tree grows a level. Returns the new root. */
+  private growRoot(root: Node, appended: boolean): BranchPage {
+    const [sep, right] = this.splitNode(root, appended);
+    root.n = -1;
+    const grown: BranchPage = { kind: 'branch', keys: [sep], children: [this.root, this.pages.allocate(right)], bytes: 0, n: 0 };
+    grown.bytes = branchBytes(grown);
+    this.root = this.pages.allocate(grown);
+    return grown;
   }
 
   private splitChild(parent: BranchPage, i: number, node: Node, appended: boolean): void {

@@ -15,7 +15,11 @@ export {
   type Page,
   type PageStoreOptions,
   type PageStoreStats,
+  rowBytes,
+  valueBytes,
 } from './page-store.js';
+export { type PackedEntries } from './leaf-builder.js';
+export { valuesBytes } from './packed-leaf.js';
 export {
   BTree,
   NOT_CACHED,

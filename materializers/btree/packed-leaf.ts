@@ -1,6 +1,6 @@
 /**
- * A leaf read from the store, kept as the bytes it is stored as until something needs its keys
- * and rows as arrays.
+ * A leaf kept as the bytes it is stored as until something needs its keys and rows as arrays:
+ * a leaf read from the store, or one a bulk append built (leaf-builder.ts).
  *
  * Why: decoding a stored leaf (msgpackr, about 20-30 us for a 4 KiB page of 70 rows) builds a
  * string per key and per text value, an array per row, a box per REAL, and a point lookup then
@@ -19,9 +19,17 @@
  * and only its header is read when it is loaded. A clean page is never modified either way:
  * page-store.ts copies it before writing to it (`fresh`).
  *
- * Why only pages read from the store: pages a checkpoint writes stay in the cache decoded. Packing
- * them as well was measured: a cached lookup then decodes its row on every call (about 0.4 us in
- * context, with its garbage), which the fewer cache misses of the packed search do not repay.
+ * Why not every page: a page a checkpoint writes stays in the cache decoded. Packing it as well
+ * was measured: a cached lookup then decodes its row on every call (about 0.4 us in context, with
+ * its garbage), which the fewer cache misses of the packed search do not repay. So a packed page
+ * that keeps being looked up decodes itself: after LOOKUPS_PACKED_MAX lookups, the cost of about
+ * fifty decoded rows, which is what materializing a page of a hundred rows costs (rent or buy).
+ *
+ * Pages a bulk append builds (BTree.appendPacked) start dirty: their rows never existed as arrays,
+ * so a load of many rows leaves the garbage collector nothing to copy, and the checkpoint writes
+ * their bytes as they are. A dirty page may be modified in place like any dirty page: the first
+ * write materializes it (`prefixes` undefined says it is dirty; page-store.ts freezes it when a
+ * checkpoint makes it clean).
  *
  * Bytes outside the reader's vocabulary (see log/msgpack-reader.ts) stay readable: the walk
  * refuses them and the page is materialized with msgpackr instead.
@@ -48,6 +56,8 @@ const KIND_LEAF = 0;
 const INDEXED_CHARS = 2 * PREFIX_CHARS;
 /** Slots per key in `LeafIndex.at`. */
 const AT_SLOTS = 3;
+/** Lookups a packed page answers from its bytes before it decodes itself (see the header). */
+export const LOOKUPS_PACKED_MAX = 48;
 
 /** Where each key and row of a packed leaf lies in its bytes. */
 interface LeafIndex {
@@ -73,8 +83,8 @@ const reader = new MsgpackReader();
 
 export class PackedLeaf implements LeafPage {
   readonly kind = 'leaf' as const;
-  /** Search prefixes of the materialized keys (search.ts); this page is clean. */
-  prefixes: FrozenPrefixes = null;
+  /** Search prefixes of the materialized keys (search.ts); undefined while the page is dirty. */
+  prefixes: FrozenPrefixes | undefined = null;
   /** Keys (and rows) in the page, read from its header. */
   readonly count: number;
   /** Bytes of the stored page. */
@@ -88,11 +98,34 @@ export class PackedLeaf implements LeafPage {
   private rows = 0;
   private k: string[] | undefined;
   private v: LeafValue[] | undefined;
+  /** Lookups answered from the bytes so far. */
+  private lookups = 0;
+  /** A built page's last key (see `built`). */
+  private builtLastKey: string | undefined;
 
   private constructor(raw: Uint8Array, count: number) {
     this.raw = raw;
     this.count = count;
     this.storedBytes = raw.byteLength;
+  }
+
+  /**
+   * A dirty leaf a bulk append wrote (leaf-builder.ts): `raw` is owned by the page from here on,
+   * `bytes` its leafBytes estimate, `lastKey` its last key; it is not a root (`n` is -1).
+   */
+  static built(raw: Uint8Array, count: number, bytes: number, lastKey: string): PackedLeaf {
+    const page = new PackedLeaf(raw, count);
+    page.prefixes = undefined;
+    page.estimate = bytes;
+    page.rows = -1;
+    page.builtLastKey = lastKey;
+    return page;
+  }
+
+  /** The last key, when it is known without decoding (a built page) or the page is decoded. */
+  get lastKey(): string | undefined {
+    if (this.k !== undefined) return this.k[this.k.length - 1];
+    return this.builtLastKey;
   }
 
   /**
@@ -114,8 +147,9 @@ export class PackedLeaf implements LeafPage {
     return this.estimate;
   }
 
-  set bytes(_: number) {
-    assert(false, 'a clean page is never modified');
+  set bytes(v: number) {
+    this.writable();
+    this.estimate = v;
   }
 
   /** Row count of the whole tree on a root page (-1 elsewhere); computed on first use. */
@@ -124,29 +158,38 @@ export class PackedLeaf implements LeafPage {
     return this.rows;
   }
 
-  set n(_: number) {
-    assert(false, 'a clean page is never modified');
+  set n(v: number) {
+    this.writable();
+    this.rows = v;
   }
 
+  /** Decoded on first use; a dirty page's arrays may be modified in place from then on. */
   get keys(): string[] {
     return this.k ?? this.materialize().k!;
   }
 
-  set keys(_: string[]) {
-    assert(false, 'a clean page is never modified');
+  set keys(v: string[]) {
+    this.writable();
+    this.k = v;
   }
 
   get vals(): LeafValue[] {
     return this.v ?? this.materialize().v!;
   }
 
-  set vals(_: LeafValue[]) {
-    assert(false, 'a clean page is never modified');
+  set vals(v: LeafValue[]) {
+    this.writable();
+    this.v = v;
   }
 
   /** True while the page is still its bytes: no lookup has needed it decoded. */
   get packed(): boolean {
     return this.raw !== undefined;
+  }
+
+  /** The page's stored bytes while it is packed (what a checkpoint writes), else undefined. */
+  get stored(): Uint8Array | undefined {
+    return this.raw;
   }
 
   /**
@@ -155,6 +198,7 @@ export class PackedLeaf implements LeafPage {
    * (now or before): search `keys` then.
    */
   lookup(key: string, hi: number): Value[] | undefined | typeof NOT_INLINE | typeof UNPACKED {
+    if (++this.lookups > LOOKUPS_PACKED_MAX) return this.unpack();
     const j = this.seek(key, hi);
     if (j < 0) return UNPACKED;
     if (j === this.count || !this.keyEquals(j, key, hi)) return undefined;
@@ -297,6 +341,12 @@ export class PackedLeaf implements LeafPage {
     this.index = w.index ?? null;
   }
 
+  /** Before a write: only a dirty page is modified, and in its decoded form. */
+  private writable(): void {
+    assert(this.prefixes === undefined, 'a clean page is never modified');
+    this.materialize();
+  }
+
   private unpack(): typeof UNPACKED {
     this.materialize();
     return UNPACKED;
@@ -408,6 +458,22 @@ function keyPrefixes(b: Uint8Array, at: number, len: number, out: Float64Array, 
   out[o] = wide & 1 ? NO_PREFIX : hi;
   out[o + 1] = wide & 2 ? NO_PREFIX : lo;
   return u;
+}
+
+/**
+ * The valueBytes (page-store.ts) of the msgpack values in `bytes[start, end)`, summed; -1 when one
+ * is outside the reader's vocabulary or the values do not end at `end`.
+ */
+export function valuesBytes(bytes: Uint8Array, start: number, end: number): number {
+  const r = reader.reset(bytes, start);
+  let est = 0;
+  // Each value takes at least one byte, so this ends.
+  while (r.pos < end) {
+    const v = skipValue(r);
+    if (v < 0) return -1;
+    est += v;
+  }
+  return r.pos === end ? est : -1;
 }
 
 /** Skip a leaf value (a row or an overflow reference); its leafValueBytes, or -1 when unsupported. */

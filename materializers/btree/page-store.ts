@@ -30,7 +30,8 @@
  * the hand-written writer of log/msgpack.ts (the same bytes msgpackr writes, several times faster,
  * which a checkpoint of many pages notices); each page is copied out exactly sized, so a stored
  * page never pins a shared buffer. A leaf read back is cached packed (packed-leaf.ts): its bytes,
- * decoded only when something needs its arrays.
+ * decoded only when something needs its arrays. A leaf a bulk append built (leaf-builder.ts) is
+ * packed from the start, and a checkpoint writes its bytes as they are.
  */
 import { assert, DosqlError } from '../../base/errors.js';
 import { pack, unpack } from '../../base/codec.js';
@@ -457,9 +458,10 @@ const pageWriter = new MsgpackWriter();
  * write, without its per-value dispatch); msgpackr is the fallback for anything else.
  */
 export function encodePage(p: Page): Uint8Array {
-  let bytes: Uint8Array | undefined;
+  let bytes: Uint8Array;
   if (p.kind === 'overflow') bytes = pack([KIND_OVERFLOW, p.data]);
-  else bytes = writePage(p) ?? pack(p.kind === 'leaf' ? [KIND_LEAF, p.keys, p.vals, p.n] : [KIND_BRANCH, p.keys, p.children, p.n]);
+  // A page a bulk append built is its bytes already, until something decoded it.
+  else bytes = (p instanceof PackedLeaf ? p.stored : undefined) ?? writePage(p) ?? pack(p.kind === 'leaf' ? [KIND_LEAF, p.keys, p.vals, p.n] : [KIND_BRANCH, p.keys, p.children, p.n]);
   assert(bytes.byteLength < STORE_ENTRY_BYTES_MAX - 1024, `page of ${bytes.byteLength} bytes exceeds the entry limit`);
   return bytes;
 }

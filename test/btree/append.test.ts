@@ -6,6 +6,7 @@ import { encodeKey, encodeRowidKey } from '../../materializers/btree/keys.js';
 import { PageStore, decodePage, encodePage, type Page } from '../../materializers/btree/page-store.js';
 import { MemoryStore } from '../../storage/memory.js';
 import { rng } from '../support/random.js';
+import { rowEntries } from './entries.js';
 
 const PREFIX = 't1/';
 const META_KEY = 't1/meta';
@@ -104,6 +105,88 @@ describe('BTree: ascending inserts', () => {
         throw new Error(`seed ${seed}: ${(e as Error).message}`, { cause: e });
       }
     }
+  });
+});
+
+/** Rows i in [from, to) appended in bulk: the count taken. */
+function appendPacked(tree: BTree, from: number, to: number, rowOf: (i: number) => Value[] = row): number {
+  return tree.appendPacked(rowEntries(to - from, (i) => encodeRowidKey(from + i), (i) => rowOf(from + i)));
+}
+
+describe('BTree: bulk appends as packed leaves', () => {
+  it('holds what ascending puts hold, in leaves filled as puts fill them, through a flush and a reopen', async () => {
+    const { store, pages, tree } = newTree();
+    const byPut = newTree().tree;
+    for (let i = 1; i <= 200; i++) {
+      await tree.put(encodeRowidKey(i), row(i));
+      await byPut.put(encodeRowidKey(i), row(i));
+    }
+    const taken = appendPacked(tree, 201, 20_001);
+    expect(taken).toBeGreaterThan(19_700);
+    for (let i = 201 + taken; i <= 20_000; i++) await tree.put(encodeRowidKey(i), row(i));
+    for (let i = 201; i <= 20_000; i++) await byPut.put(encodeRowidKey(i), row(i));
+    expect(await tree.count()).toBe(20_000);
+    expect(await tree.get(encodeRowidKey(777))).toEqual(row(777));
+    expect(await rows(tree)).toEqual(await rows(byPut));
+    const [packed, put] = [await tree.check(), await byPut.check()];
+    expect(packed.rows).toBe(20_000);
+    expect(Math.abs(packed.leaves - put.leaves)).toBeLessThanOrEqual(put.leaves * 0.05);
+    await checkpoint(pages, tree);
+    const [rootId, nextPageId] = unpack((await store.get(META_KEY))!) as [number, number];
+    const reopened = BTree.open(new PageStore(store, { prefix: PREFIX, nextPageId }), rootId, { pageBytesTarget: TARGET });
+    expect(await rows(reopened)).toEqual(await rows(byPut));
+    await reopened.check();
+  });
+
+  it('keeps every bound when puts, deletes and flushes follow on its leaves, dirty or clean', async () => {
+    const { pages, tree } = newTree();
+    const model = new Map<string, Value[]>();
+    let next = 1;
+    const r = rng(11);
+    for (let i = 0; i < 300; i++, next++) {
+      await tree.put(encodeRowidKey(next), row(next));
+      model.set(encodeRowidKey(next), row(next));
+    }
+    for (let round = 0; round < 30; round++) {
+      const n = 50 + r.int(2000);
+      const taken = appendPacked(tree, next, next + n);
+      for (let i = next; i < next + n; i++) {
+        if (i >= next + taken) await tree.put(encodeRowidKey(i), row(i));
+        model.set(encodeRowidKey(i), row(i));
+      }
+      next += n;
+      for (let k = 0; k < 40; k++) {
+        const i = 1 + r.int(next - 1);
+        const key = encodeRowidKey(i);
+        if (r.chance(0.5)) expect(await tree.delete(key)).toBe(model.delete(key));
+        else {
+          const v = [i, 'rewritten ' + 'y'.repeat(r.int(200))];
+          await tree.put(key, v);
+          model.set(key, v);
+        }
+      }
+      if (r.chance(0.3)) await checkpoint(pages, tree);
+      await tree.check();
+    }
+    const got = await rows(tree);
+    expect(got.map(([k]) => k)).toEqual([...model.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    for (const [k, v] of got) expect(v).toEqual(model.get(k));
+  });
+
+  it('takes nothing from a lone root leaf or for less than a leaf, and stops at a row that needs overflow pages', async () => {
+    const { tree } = newTree();
+    expect(appendPacked(tree, 1, 5_000)).toBe(0); // the root is a leaf
+    for (let i = 1; i <= 300; i++) await tree.put(encodeRowidKey(i), row(i));
+    expect(appendPacked(tree, 301, 310)).toBe(0); // too few to try
+    expect(appendPacked(tree, 301, 340)).toBe(0); // not a leaf's worth
+    const big = (i: number): Value[] => (i === 2_000 ? [i, 'x'.repeat(TARGET)] : row(i));
+    const taken = appendPacked(tree, 301, 5_000, big);
+    expect(taken).toBeGreaterThan(0);
+    expect(taken).toBeLessThanOrEqual(2_000 - 301);
+    for (let i = 301 + taken; i < 5_000; i++) await tree.put(encodeRowidKey(i), big(i));
+    expect(await tree.get(encodeRowidKey(2_000))).toEqual(big(2_000));
+    expect(await tree.count()).toBe(4_999);
+    await tree.check();
   });
 });
 

@@ -3,7 +3,7 @@ import { pack } from '../../base/codec.js';
 import { Real, type Value } from '../../base/values.js';
 import { MsgpackWriter } from '../../log/msgpack.js';
 import { FrameEncoder, decodeFrames, encodeChangeRecord, encodeRecord } from '../../log/record.js';
-import type { Change, LogRecord } from '../../log/types.js';
+import type { Change, InsertRun, LogRecord } from '../../log/types.js';
 import { rng, type Rng } from '../support/random.js';
 
 /** Strings around every msgpack header boundary, ASCII and not, with pairs and lone surrogates. */
@@ -119,6 +119,37 @@ describe('append fast path', () => {
       });
       expect(Buffer.from(bytes).equals(Buffer.concat(expected)), `seed ${seed} txn ${t}`).toBe(true);
       expect(decodeFrames(bytes).end.kind).toBe('clean');
+    }
+  });
+
+  it('says where each row of an insert run lies in the bytes it wrote, except for a run msgpackr wrote part of', () => {
+    const r = rng(12);
+    const e = new FrameEncoder(1 << 24, 64);
+    for (let t = 0; t < 30; t++) {
+      const width = r.pick([1, 4, 15, 16, 17]);
+      const rows = Array.from({ length: 1 + r.int(40) }, () => Array.from({ length: width }, () => randomValue(r)));
+      const odd = r.chance(0.2) ? r.int(rows.length) : -1;
+      if (odd >= 0) rows[odd]![0] = true as unknown as Value; // not a Value: msgpackr writes this record
+      const run: InsertRun = {
+        op: 'insert_run',
+        table: 3,
+        count: rows.length,
+        width,
+        rowidAt: (i) => 100 + i,
+        rowInto: (i, out, offset) => rows[i]!.forEach((v, c) => (out[offset + c] = v)),
+      };
+      e.insertRun(1, 1, run);
+      const { bytes, runs } = e.finish();
+      const encoded = runs.get(run);
+      if (odd >= 0) {
+        expect(encoded).toBeUndefined();
+        continue;
+      }
+      expect(encoded!.bytes).toBe(bytes);
+      rows.forEach((row, i) => {
+        const [start, end] = [encoded!.at[2 * i]!, encoded!.at[2 * i + 1]!];
+        expect(Buffer.from(bytes.subarray(start, end)).equals(Buffer.from(pack(row)).subarray(width < 16 ? 1 : 3))).toBe(true);
+      });
     }
   });
 
