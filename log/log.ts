@@ -99,6 +99,8 @@ interface QueuedTxn {
   hlc: Hlc;
   bytes: Uint8Array;
   ends: number[];
+  /** LSNs in frames [0, i] (FrameEncoder.finish): a run frame holds many. */
+  lsns: number[];
   taken: number;
   takenBytes: number;
 }
@@ -205,13 +207,13 @@ export class Log {
     const commitLsn = firstLsn + BigInt(count);
     if (commitLsn > LSN_MAX) throw new DosqlError('LIMIT_EXCEEDED', `log LSNs exhausted (LSN_MAX ${LSN_MAX})`);
     const hlc = this.clock.now();
-    const { bytes, ends, runs } = this.encodeTxn(txn, firstLsn, commitLsn, hlc, changes, count);
+    const { bytes, ends, lsns, runs } = this.encodeTxn(txn, firstLsn, commitLsn, hlc, changes, count);
 
     // Nothing above changed the log's state (the clock only moved forward): now commit to it.
     this.lastTxn = txn;
     this.lastLsnValue = commitLsn;
     this.lastHlcValue = hlc;
-    this.queue.push({ firstLsn, commitLsn, hlc, bytes, ends, taken: 0, takenBytes: 0 });
+    this.queue.push({ firstLsn, commitLsn, hlc, bytes, ends, lsns, taken: 0, takenBytes: 0 });
     this.queuedBytesValue += bytes.byteLength;
     const durable = this.waitFor(commitLsn);
     this.startWriting();
@@ -303,7 +305,8 @@ export class Log {
       throw err;
     }
     const out = e.finish();
-    assert(out.ends.length === count + 1 && out.ends[count] === out.bytes.byteLength, 'one frame per record');
+    const frames = out.ends.length;
+    assert(frames > 0 && out.lsns.length === frames && out.lsns[frames - 1] === count + 1 && out.ends[frames - 1] === out.bytes.byteLength, 'frames hold one LSN per record');
     return out;
   }
 
@@ -355,7 +358,7 @@ export class Log {
     let lastCommit: { lsn: Lsn; hlc: Hlc } | undefined;
     while (done < q.length && puts.length < STORE_KEYS_PER_CALL_MAX) {
       const head = q[done]!;
-      const segmentLsn = head.firstLsn + BigInt(head.taken);
+      const segmentLsn = head.firstLsn + BigInt(lsnsTaken(head));
       // First pass: how many bytes of which transactions go in this segment.
       let room = this.segmentBytesMax;
       let end = done;
@@ -392,7 +395,7 @@ export class Log {
         at += cut;
         t.taken += cutFrames;
         t.takenBytes += cut;
-        lastLsn = t.firstLsn + BigInt(t.taken) - 1n;
+        lastLsn = t.firstLsn + BigInt(lsnsTaken(t)) - 1n;
       }
       assert(at === segment.byteLength, 'segment filled exactly');
       puts.push([segmentKey(segmentLsn), segment]);
@@ -525,6 +528,11 @@ function framesFitting(t: QueuedTxn, room: number): number {
     else hi = mid;
   }
   return lo - t.taken;
+}
+
+/** LSNs in the frames of `t` already taken. */
+function lsnsTaken(t: QueuedTxn): number {
+  return t.taken === 0 ? 0 : t.lsns[t.taken - 1]!;
 }
 
 /** Bytes of `t`'s next `frames` untaken frames. */

@@ -120,6 +120,13 @@ export class MsgpackWriter {
     b[p + 3] = v >>> 24;
   }
 
+  /** Write 4 bytes big-endian at unit offset `at` (a msgpack count patched in later). */
+  u32beAt(at: number, v: number): void {
+    const p = this.start + at;
+    assert(p + 4 <= this.pos, 'u32beAt inside the unit');
+    this.view.setUint32(p, v);
+  }
+
   /** Reserve `n` bytes (contents unspecified) and return their unit offset. */
   skip(n: number): number {
     this.ensure(n);

@@ -10,9 +10,14 @@
  * valid data ends so that recovery can keep exactly the valid prefix.
  *
  * Body shape: one flat msgpack map with one-letter keys, because records are the bulk of what is
- * stored. `o` is the op (0 commit, 1 insert, 2 update, 3 delete, 4 create_table, 5 drop_table),
- * `l` the LSN, `x` the txn id; then `t` table id, `r` rowid, `v` row, `b` before-image, `d` a
- * TableDef, `n` a name (drop_table) or the change count (commit), `h` the HLC. LSNs and txn ids
+ * stored. `o` is the op (0 commit, 1 insert, 2 update, 3 delete, 4 create_table, 5 drop_table,
+ * 6 alter_table, 7 insert run), `l` the LSN, `x` the txn id; then `t` table id, `r` rowid, `v` row,
+ * `b` before-image, `d` a TableDef, `n` a name (drop_table) or the change count (commit), `h` the
+ * HLC. An insert run (`{o, l, x, t, v}`) holds consecutive inserts into one table, LSNs l, l + 1,
+ * ..., with `v` the rows as `[rowid, ...values]`: a bulk load writes its head once per frame of up to
+ * RUN_FRAME_BYTES_MAX instead of once per row, and one crc; it decodes to one insert record per
+ * row, so readers never see it. Its `v` has a 4-byte count header (msgpack array32) whatever the
+ * count, written when the frame closes. LSNs and txn ids
  * are written as plain msgpack integers when they fit a double exactly (compact) and decoded back
  * to bigint, so both shapes read the same. Row values keep their exact class (see base/values.ts).
  * Decoded BLOBs are plain Uint8Array views into the bytes given to `decodeFrames` (no copy): the
@@ -34,6 +39,12 @@ import type { Change, EncodedRun, InsertRun, LogRecord, TableDef } from './types
 export const FRAME_HEADER_BYTES = 8;
 /** First arena of a one-off encoder (`encodeChangeRecord`); it grows as needed. */
 const SINGLE_FRAME_ARENA_BYTES = 256;
+/**
+ * Most bytes of an insert-run frame (less when segments are smaller). Small enough that segments
+ * fill well (the writer cuts only between frames), large enough that the head and the crc's
+ * setup are paid once per hundreds of rows.
+ */
+export const RUN_FRAME_BYTES_MAX = 32 * 1024;
 
 const OP_COMMIT = 0;
 const OP_INSERT = 1;
@@ -42,6 +53,9 @@ const OP_DELETE = 3;
 const OP_CREATE_TABLE = 4;
 const OP_DROP_TABLE = 5;
 const OP_ALTER_TABLE = 6;
+const OP_INSERT_RUN = 7;
+/** msgpack array32: a header whose count is patched in when the run frame closes. */
+const ARRAY32 = 0xdd;
 
 interface Body {
   o: number;
@@ -81,6 +95,12 @@ export function encodeChangeRecord(lsn: number, txn: number, c: Change): Uint8Ar
 export class FrameEncoder {
   private readonly w: MsgpackWriter;
   private ends: number[] = [];
+  /** LSNs in the frames so far, after each frame (a run frame holds many). */
+  private lsns: number[] = [];
+  /** The insert-run frame open in `insertRun`: its unit offset (-1 when none), its count's, its rows. */
+  private runAt = -1;
+  private runCountAt = 0;
+  private runRows = 0;
   /** Per insert run, where its rows' values lie in the transaction's bytes (see EncodedRun). */
   private runs = new Map<InsertRun, Uint32Array>();
 
@@ -126,33 +146,69 @@ export class FrameEncoder {
   }
 
   /**
-   * The records of an insert run from LSN `lsn` on, as `run.count` insert changes would be;
-   * returns the LSN after them. Each row is read into one scratch array, so no row is allocated.
+   * The records of an insert run from LSN `lsn` on, one LSN per row: run frames of up to
+   * RUN_FRAME_BYTES_MAX (see the module header), each row read into one scratch array; returns
+   * the LSN after them. A row the hand-written writer refuses gets an insert record of its own
+   * through msgpackr, between two frames.
    */
   insertRun(lsn: number, txn: number, run: InsertRun): number {
-    const row = nullRow(run.width);
-    // A row's values follow its array header, whose size the width decides (MsgpackWriter.arrayHeader).
-    const header = run.width < 0x10 ? 1 : run.width < 0x10000 ? 3 : 5;
+    const w = this.w;
+    const row = nullRow(run.width + 1);
+    // A row's rowid follows its array header, whose size the width decides (MsgpackWriter.arrayHeader).
+    const header = run.width + 1 < 0x10 ? 1 : run.width + 1 < 0x10000 ? 3 : 5;
+    const frameMax = Math.min(RUN_FRAME_BYTES_MAX, this.frameBytesMax);
     let rows: Uint32Array | undefined = new Uint32Array(2 * run.count);
     for (let i = 0; i < run.count; i++) {
-      run.rowInto(i, row, 0);
-      const rowid = run.rowidAt(i);
-      const at = this.w.skip(FRAME_HEADER_BYTES);
-      if (this.insertBody(lsn, txn, run.table, rowid, row)) {
-        if (rows) {
-          rows[2 * i] = this.rowStart + header;
-          rows[2 * i + 1] = this.w.length;
-        }
-        this.closeFrame(at);
-      } else {
-        this.w.pos = this.w.start + at;
-        this.record({ kind: 'change', lsn: BigInt(lsn), txn: BigInt(txn), change: { op: 'insert', table: run.table, rowid, row } });
-        rows = undefined; // msgpackr wrote this one: no offsets to give
+      row[0] = run.rowidAt(i);
+      run.rowInto(i, row, 1);
+      if (this.runAt < 0) this.openRun(lsn + i, txn, run.table);
+      let rowAt = w.length;
+      let ok = w.row(row);
+      if (ok && this.runRows > 0 && w.length - this.runAt > frameMax) {
+        // The frame is full: the row starts the next one.
+        w.pos = w.start + rowAt;
+        this.closeRun();
+        this.openRun(lsn + i, txn, run.table);
+        rowAt = w.length;
+        ok = w.row(row);
       }
-      lsn++;
+      if (ok) {
+        if (rows) {
+          rows[2 * i] = rowAt + header;
+          rows[2 * i + 1] = w.length;
+        }
+        this.runRows++;
+        continue;
+      }
+      w.pos = w.start + rowAt;
+      if (this.runRows > 0) this.closeRun();
+      else w.pos = w.start + this.runAt;
+      this.runAt = -1;
+      this.record({ kind: 'change', lsn: BigInt(lsn + i), txn: BigInt(txn), change: { op: 'insert', table: run.table, rowid: row[0] as number | bigint, row: row.slice(1) } });
+      rows = undefined; // msgpackr wrote this one: no offsets to give
     }
+    if (this.runAt >= 0) this.closeRun();
     if (rows) this.runs.set(run, rows);
-    return lsn;
+    return lsn + run.count;
+  }
+
+  /** Opens an insert-run frame for rows from LSN `lsn` on: its head, and `v`'s header with room for the count. */
+  private openRun(lsn: number, txn: number, table: number): void {
+    const w = this.w;
+    this.runAt = w.skip(FRAME_HEADER_BYTES);
+    this.tableHead(5, OP_INSERT_RUN, lsn, txn, table);
+    w.key(KEY_V);
+    w.ensure(5);
+    w.buf[w.pos++] = ARRAY32;
+    this.runCountAt = w.skip(4);
+    this.runRows = 0;
+  }
+
+  private closeRun(): void {
+    assert(this.runRows > 0, 'a run frame holds at least one row');
+    this.w.u32beAt(this.runCountAt, this.runRows);
+    this.closeFrame(this.runAt, this.runRows);
+    this.runAt = -1;
   }
 
   /** A commit record whose LSN and txn id are safe integers. */
@@ -181,39 +237,58 @@ export class FrameEncoder {
     this.checkFrame(frame.byteLength);
     this.w.bytes(frame);
     this.ends.push(this.w.length);
+    this.lsns.push(this.lsnsSoFar + 1);
+  }
+
+  /** LSNs in the frames written so far. */
+  private get lsnsSoFar(): number {
+    return this.lsns.length === 0 ? 0 : this.lsns[this.lsns.length - 1]!;
   }
 
   /** The transaction's frames and the offset just past each; the next transaction starts empty. */
-  finish(): { bytes: Uint8Array; ends: number[]; runs: Map<InsertRun, EncodedRun> } {
-    const ends = this.ends;
+  /**
+   * The transaction's frames: `ends[i]` is where frame i ends and `lsns[i]` how many LSNs the
+   * frames up to it hold (one per record, a run frame one per row), `runs` where the rows of its
+   * insert runs lie (EncodedRun).
+   */
+  finish(): { bytes: Uint8Array; ends: number[]; lsns: number[]; runs: Map<InsertRun, EncodedRun> } {
+    const { ends, lsns } = this;
     const bytes = this.w.finish();
     const runs = new Map<InsertRun, EncodedRun>();
     for (const [run, at] of this.runs) runs.set(run, { bytes, at });
     this.ends = [];
+    this.lsns = [];
     this.runs = new Map();
-    return { bytes, ends, runs };
+    return { bytes, ends, lsns, runs };
   }
 
   /** Forget the transaction in progress (after LIMIT_EXCEEDED). */
   discard(): void {
     this.w.discard();
     this.ends = [];
+    this.lsns = [];
     this.runs = new Map();
+    this.runAt = -1;
   }
 
   /** An insert record's body after its frame header; false when `row` needs msgpackr. */
   private insertBody(lsn: number, txn: number, table: number, rowid: number | bigint, row: readonly Value[]): boolean {
     this.head(6, OP_INSERT, lsn, txn, table, rowid);
     this.w.key(KEY_V);
-    this.rowStart = this.w.length;
     return this.w.row(row);
   }
 
-  /** Where the last insert body's row begins, in the transaction's bytes. */
-  private rowStart = 0;
-
   /** The map header and the fields every row change starts with: o, l, x, t, r. */
   private head(fields: number, op: number, lsn: number, txn: number, table: number, rowid: number | bigint): void {
+    const w = this.w;
+    this.tableHead(fields, op, lsn, txn, table);
+    w.key(KEY_R);
+    if (typeof rowid === 'number') w.number(rowid);
+    else w.bigint(rowid);
+  }
+
+  /** The map header and the fields o, l, x, t. */
+  private tableHead(fields: number, op: number, lsn: number, txn: number, table: number): void {
     const w = this.w;
     w.mapHeader(fields);
     w.key(KEY_O);
@@ -224,12 +299,10 @@ export class FrameEncoder {
     w.number(txn);
     w.key(KEY_T);
     w.number(table);
-    w.key(KEY_R);
-    if (typeof rowid === 'number') w.number(rowid);
-    else w.bigint(rowid);
   }
 
-  private closeFrame(at: number): void {
+  /** Closes the frame begun at unit offset `at`, which holds `lsnCount` LSNs. */
+  private closeFrame(at: number, lsnCount = 1): void {
     const w = this.w;
     const end = w.length;
     this.checkFrame(end - at);
@@ -237,6 +310,7 @@ export class FrameEncoder {
     w.u32leAt(at, end - at - FRAME_HEADER_BYTES);
     w.u32leAt(at + 4, crc32Range(w.buf, bodyStart, w.pos));
     this.ends.push(end);
+    this.lsns.push(this.lsnsSoFar + lsnCount);
   }
 
   private checkFrame(bytes: number): void {
@@ -309,23 +383,46 @@ export function decodeFrames(bytes: Uint8Array): DecodedFrames {
     if (crc32(body) !== crc) {
       return { records, ends, validBytes: at, end: { kind: 'corrupt', offset: at, reason: 'crc mismatch' } };
     }
-    let record: LogRecord;
+    const before = records.length;
     try {
-      record = fromBody(unpack(body));
+      readBody(unpack(body), records);
     } catch (e) {
+      records.length = before;
       const reason = e instanceof Error ? e.message : String(e);
       return { records, ends, validBytes: at, end: { kind: 'corrupt', offset: at, reason } };
     }
-    records.push(record);
     at = bodyStart + length;
-    ends.push(at);
+    for (let i = before; i < records.length; i++) ends.push(at);
   }
   return { records, ends, validBytes: at, end: { kind: 'clean' } };
 }
 
-/** Decode a record from one frame's body bytes (no header); throws CORRUPT on a bad shape. */
-export function decodeBody(body: Uint8Array): LogRecord {
-  return fromBody(unpack(body));
+/** Decode the records of one frame's body bytes (no header): one, or an insert run's rows; throws CORRUPT on a bad shape. */
+export function decodeBody(body: Uint8Array): LogRecord[] {
+  const out: LogRecord[] = [];
+  readBody(unpack(body), out);
+  return out;
+}
+
+/** The records of a decoded body, appended to `out`: one, or one per row of an insert run. */
+function readBody(raw: unknown, out: LogRecord[]): void {
+  const b = raw as Partial<Body> | null;
+  if (typeof b !== 'object' || b === null || b.o !== OP_INSERT_RUN) {
+    out.push(fromBody(raw));
+    return;
+  }
+  const lsn = bigintField(b.l, 'l');
+  const txn = bigintField(b.x, 'x');
+  const t = table(b);
+  if (!Array.isArray(b.v) || b.v.length === 0) throw corrupt('bad insert run');
+  const rows = b.v as unknown[];
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    if (!Array.isArray(r) || r.length === 0) throw corrupt('bad insert run row');
+    const rowid = r[0] as unknown;
+    if (typeof rowid !== 'bigint' && !(typeof rowid === 'number' && Number.isSafeInteger(rowid))) throw corrupt('bad rowid');
+    out.push(change(lsn + BigInt(i), txn, { op: 'insert', table: t, rowid, row: r.slice(1) as Value[] }));
+  }
 }
 
 function toBody(r: LogRecord): Body {

@@ -99,8 +99,9 @@ export type Change =
 /**
  * Inserts into one table that the writer holds as a run of rows rather than as one `insert`
  * Change each: a bulk load's pending rows (query/overlay-run.ts), which would otherwise keep an
- * array and a Change per row alive until COMMIT. Logged and applied exactly as `count` insert
- * changes in order, one record and one LSN each; log readers only ever see those.
+ * array and a Change per row alive until COMMIT. Applied exactly as `count` insert changes in
+ * order, one LSN each, and logged as insert-run records (record.ts) that decode to those: log
+ * readers only ever see the inserts.
  */
 export interface InsertRun {
   op: 'insert_run';
@@ -148,9 +149,10 @@ export interface AppliedTxn extends Omit<CommittedTxn, 'changes'> {
 }
 
 /**
- * Where the rows of an insert run lie in the bytes the log wrote for them: row i's values, the
- * msgpack of each after its row's array header, are bytes[at[2i], at[2i + 1]). Materializers that
- * store rows as msgpack (packed B-tree leaves) copy them instead of encoding the rows again.
+ * Where the rows of an insert run lie in the bytes the log wrote for them: row i's rowid then its
+ * values, the msgpack of each (what follows the array header of the run record's row), are
+ * bytes[at[2i], at[2i + 1]). Materializers that store rows as msgpack (packed B-tree leaves) copy
+ * them instead of encoding the rows again.
  */
 export interface EncodedRun {
   bytes: Uint8Array;

@@ -770,8 +770,8 @@ function storedRecord(rowid: number | bigint, row: Value[], version: Version): V
 /**
  * Rows `from` on of an insert run as the stored records of a table keyed by rowid, for
  * BTree.appendPacked: each written as msgpack `[rowid, ...columns, version]` straight into its
- * page. The columns' bytes are copied from what the log wrote for them when it says where they
- * are (EncodedRun); otherwise, and for a row whose bytes cannot be read back, the row is read
+ * page. The rowid's and columns' bytes are copied from what the log wrote for them when it says
+ * where they are (EncodedRun); otherwise, and for a row whose bytes cannot be read back, the row is read
  * into one scratch record and written.
  */
 class RunRecords implements PackedEntries {
@@ -803,11 +803,10 @@ class RunRecords implements PackedEntries {
       if (columns >= 0) {
         const [lsn, hlc] = this.version;
         w.arrayHeader(this.run.width + 3);
-        w.value(rowid);
-        w.copy(e.bytes, start, end);
+        w.copy(e.bytes, start, end); // the rowid, then the columns
         w.value(lsn);
         w.value(hlc);
-        return 3 + valueBytes(rowid) + columns + valueBytes(lsn) + valueBytes(hlc);
+        return 3 + columns + valueBytes(lsn) + valueBytes(hlc);
       }
     }
     const record = this.record;
