@@ -100,6 +100,8 @@ export class PackedLeaf implements LeafPage {
   private v: LeafValue[] | undefined;
   /** Lookups answered from the bytes so far. */
   private lookups = 0;
+  /** Whether `learn` walked the bytes (a built page knows its estimate without a walk). */
+  private walked = false;
   /** A built page's last key (see `built`). */
   private builtLastKey: string | undefined;
 
@@ -226,7 +228,7 @@ export class PackedLeaf implements LeafPage {
     if (this.raw === undefined) return -1;
     if (this.index === null) {
       // A walk already made (for `bytes` or `n`) found the keys without prefixes: not again.
-      if (this.estimate < 0) this.learn();
+      if (!this.walked) this.learn();
       if (this.index === null) {
         this.materialize(); // keys without prefixes, or bytes the walk refused
         return -1;
@@ -330,12 +332,14 @@ export class PackedLeaf implements LeafPage {
 
   /** One walk over the bytes: `bytes`, `n` and the index; a page the walk refuses is materialized. */
   private learn(): void {
+    this.walked = true;
     const w = walkLeaf(this.raw!);
     if (w === undefined) {
       this.materialize();
       return;
     }
     assert(w.count === this.count, 'a packed leaf walks to its header\'s key count');
+    assert(this.estimate < 0 || this.estimate === w.bytes, 'a built leaf\'s estimate is what its bytes say');
     this.estimate = w.bytes;
     this.rows = w.n;
     this.index = w.index ?? null;

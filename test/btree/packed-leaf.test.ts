@@ -220,6 +220,13 @@ describe('LeafBuilder', () => {
       const built = builder.take();
       expect(Buffer.from(built.stored!).equals(Buffer.from(encodePage(page)))).toBe(true);
       expect([built.count, built.bytes, built.n, built.lastKey]).toEqual([keys.length, page.bytes, -1, keys[keys.length - 1]]);
+      // Looked up from its bytes, as a leaf read from the store is.
+      const indexable = keys.every((k) => keyPrefix(k) !== NO_PREFIX && keyPrefix(k, PREFIX_CHARS) !== NO_PREFIX);
+      for (const key of keys.slice(0, LOOKUPS_PACKED_MAX)) {
+        const got = built.lookup(key, keyPrefix(key));
+        if (got !== UNPACKED) expect(plain(got)).toEqual(plain(expected(page, key)));
+      }
+      expect(built.packed).toBe(indexable);
     }
   });
 
