@@ -463,6 +463,7 @@ export class BTree {
     const root = this.pages.peek(this.root) as Node | undefined;
     if (entries.count < APPEND_PACKED_ENTRIES_MIN || root === undefined || root.kind !== 'branch' || this.size === undefined) return 0;
     const b = leafBuilder;
+    b.reset(); // nothing is left of an append that threw
     const fill = this.pageBytesTarget - this.minBytes;
     let taken = 0;
     for (let stopped = false; taken < entries.count && !stopped; ) {
