@@ -245,11 +245,10 @@ export class FrameEncoder {
     return this.lsns.length === 0 ? 0 : this.lsns[this.lsns.length - 1]!;
   }
 
-  /** The transaction's frames and the offset just past each; the next transaction starts empty. */
   /**
    * The transaction's frames: `ends[i]` is where frame i ends and `lsns[i]` how many LSNs the
    * frames up to it hold (one per record, a run frame one per row), `runs` where the rows of its
-   * insert runs lie (EncodedRun).
+   * insert runs lie (EncodedRun). The next transaction starts empty.
    */
   finish(): { bytes: Uint8Array; ends: number[]; lsns: number[]; runs: Map<InsertRun, EncodedRun> } {
     const { ends, lsns } = this;

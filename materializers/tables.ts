@@ -771,8 +771,8 @@ function storedRecord(rowid: number | bigint, row: Value[], version: Version): V
  * Rows `from` on of an insert run as the stored records of a table keyed by rowid, for
  * BTree.appendPacked: each written as msgpack `[rowid, ...columns, version]` straight into its
  * page. The rowid's and columns' bytes are copied from what the log wrote for them when it says
- * where they are (EncodedRun); otherwise, and for a row whose bytes cannot be read back, the row is read
- * into one scratch record and written.
+ * where they are (EncodedRun); otherwise, and for a row whose bytes cannot be read back, the row
+ * is read into one scratch record and written.
  */
 class RunRecords implements PackedEntries {
   readonly count: number;
@@ -794,7 +794,6 @@ class RunRecords implements PackedEntries {
 
   writeRow(i: number, w: MsgpackWriter): number {
     const row = this.from + i;
-    const rowid = this.run.rowidAt(row);
     const e = this.encoded;
     if (e !== undefined) {
       const start = e.at[2 * row]!;
@@ -810,7 +809,7 @@ class RunRecords implements PackedEntries {
       }
     }
     const record = this.record;
-    record[0] = rowid;
+    record[0] = this.run.rowidAt(row);
     this.run.rowInto(row, record, 1);
     return w.row(record) ? rowBytes(record) : -1;
   }

@@ -76,9 +76,9 @@ export class LeafBuilder {
     w.arrayHeader(4);
     w.number(KIND_LEAF);
     w.arrayHeader(this.count);
-    w.bytes(this.keys.buf.subarray(this.keys.start, this.keys.pos));
+    w.copy(this.keys.buf, this.keys.start, this.keys.pos);
     w.arrayHeader(this.count);
-    w.bytes(this.rows.buf.subarray(this.rows.start, this.rows.pos));
+    w.copy(this.rows.buf, this.rows.start, this.rows.pos);
     w.number(NOT_ROOT);
     const leaf = PackedLeaf.built(w.takeCopy(), this.count, this.bytes, this.lastKey);
     this.reset();
