@@ -31,7 +31,7 @@
  */
 import type { Value } from '../base/values.js';
 import type { IndexDef, TableDef } from '../log/types.js';
-import { NOT_CACHED, encodeKey, encodeRowidKey, encodeValue } from '../materializers/btree/index.js';
+import { NOT_CACHED, ROWID_PREFIX_EXACT_LIMIT, encodeKey, encodeRowidKey, encodeValue } from '../materializers/btree/index.js';
 import type { TableStats } from '../materializers/stats.js';
 import { rowKey } from '../materializers/tables.js';
 import type { BinaryOp, ColumnExpr, Expr } from './ast.js';
@@ -521,13 +521,16 @@ export function tableProducer(def: TableDef, slot: number, access: Access, claus
 
 /** A key lookup without a promise when the key's pages are cached (see Producer.sync). */
 function pointSync(def: TableDef, slot: number, access: Extract<Access, { kind: 'point' }>): NonNullable<Producer['sync']> {
+  const byRowid = def.primaryKey.length === 0;
   return (env, emit) => {
     const run = env.run as SelectRun;
     const v = access.value(env) as Value | undefined;
     if (v === undefined) return true;
     if (run.asOf !== undefined) return pastPointSync(def, slot, encodeValue(v), run.asOf, env, emit);
     // Never starts a read: the async path that follows does it.
-    const row = run.txn.getRowCached(def, encodeValue(v));
+    const row = byRowid && typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < ROWID_PREFIX_EXACT_LIMIT
+      ? run.txn.getRowCachedByRowid(def, v)
+      : run.txn.getRowCached(def, encodeValue(v));
     if (row === NOT_CACHED) return NEEDS_ASYNC;
     if (!row) return true;
     env.rows[slot] = row;

@@ -382,6 +382,19 @@ export class Txn {
     return this.tables.table(def.id).rows.getCached(key);
   }
 
+  /**
+   * `getRowCached(def, encodeRowidKey(rowid))` for a rowid table, with `rowid` an integer under
+   * ROWID_PREFIX_EXACT_LIMIT: the committed tree is searched by number (BTree.getCachedRowid).
+   * The overlay, keyed by strings, takes the string path.
+   */
+  getRowCachedByRowid(def: TableDef, rowid: number): StoredRow | undefined | typeof NOT_CACHED {
+    assert(def.primaryKey.length === 0, 'a rowid table');
+    if (this.overlays.has(def.id)) return this.getRowCached(def, encodeRowidKey(rowid));
+    if (this.isNew(def)) return undefined;
+    if (this.snapshot !== undefined) return NOT_CACHED;
+    return this.tables.table(def.id).rows.getCachedRowid(rowid);
+  }
+
   /** `uniqueOwner` from memory only: NOT_CACHED when it needs a page read (see getRowCached). */
   uniqueOwnerCached(def: TableDef, constraint: number, key: string): number | bigint | undefined | typeof NOT_CACHED {
     const hit = this.overlays.get(def.id)?.uniques[constraint]!.get(key);

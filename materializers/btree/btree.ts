@@ -44,7 +44,8 @@ import { assert, DosqlError } from '../../base/errors.js';
 import { pack, unpack } from '../../base/codec.js';
 import type { Value } from '../../base/values.js';
 import { lowerBound, upperBound } from '../../storage/memory.js';
-import { keyPrefix, lowerBoundIn, upperBoundIn } from './search.js';
+import { encodeRowidKey } from './keys.js';
+import { keyPrefix, lowerBoundIn, lowerBoundPrefix, prefixesOf, ROWID_PREFIX_EXACT_LIMIT, rowidPrefix, upperBoundIn, upperBoundPrefix } from './search.js';
 import { NOT_INLINE, PackedLeaf, PAST_LEAF, UNPACKED } from './packed-leaf.js';
 import { LeafBuilder, type PackedEntries } from './leaf-builder.js';
 import { STORE_ENTRY_BYTES_MAX } from '../../storage/types.js';
@@ -205,6 +206,33 @@ export class BTree {
     }
     const j = lowerBoundIn(p, key, prefix);
     if (j === p.keys.length || p.keys[j] !== key) return undefined;
+    const v = p.vals[j]!;
+    return Array.isArray(v) ? v : NOT_CACHED;
+  }
+
+  /**
+   * `getCached(encodeRowidKey(rowid))` for a tree whose keys are all integers (a rowid table's
+   * rows), with |rowid| < ROWID_PREFIX_EXACT_LIMIT: its prefix then decides alone, so the descent
+   * compares numbers only and reads no key string (nor makes one), which spares a point lookup
+   * the memory traffic of a key per level. A page without prefixes (dirty, or packed) takes the
+   * string path from the root.
+   */
+  getCachedRowid(rowid: number): Value[] | undefined | typeof NOT_CACHED {
+    assert(Number.isInteger(rowid) && Math.abs(rowid) < ROWID_PREFIX_EXACT_LIMIT, 'a rowid its prefix decides');
+    this.checkLive();
+    const prefix = rowidPrefix(rowid);
+    let p = this.pages.peek(this.root) as Node | undefined;
+    for (let depth = 0; p !== undefined && p.kind === 'branch'; depth++) {
+      assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
+      const pre = prefixesOf(p);
+      if (pre === undefined) return this.getCached(encodeRowidKey(rowid));
+      p = this.pages.peek(p.children[upperBoundPrefix(pre, prefix)]!) as Node | undefined;
+    }
+    if (p === undefined) return NOT_CACHED;
+    const pre = p instanceof PackedLeaf && p.packed ? undefined : prefixesOf(p);
+    if (pre === undefined) return this.getCached(encodeRowidKey(rowid));
+    const j = lowerBoundPrefix(pre, prefix);
+    if (j === pre.length || pre[j] !== prefix) return undefined;
     const v = p.vals[j]!;
     return Array.isArray(v) ? v : NOT_CACHED;
   }

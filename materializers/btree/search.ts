@@ -33,8 +33,68 @@ export function keyPrefix(key: string, from = 0): number {
   return x;
 }
 
+/**
+ * Rowids below this magnitude (exclusive) have their whole key in its prefix: the prefix holds
+ * the key's tag and the top 40 bits of its double (sign, exponent, 28 bits of mantissa), and an
+ * integer under 2^29 has no mantissa bits below those. So in a tree whose keys are all integers
+ * (a rowid table's rows), two such keys are equal exactly when their prefixes are.
+ */
+export const ROWID_PREFIX_EXACT_LIMIT = 2 ** 29;
+
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+/** The number key's tag (keys.ts TAG_NUMBER) as a prefix digit. */
+const NUMBER_TAG_DIGIT = 2 + 1;
+
+/**
+ * `keyPrefix(encodeRowidKey(rowid))` from the number, without making the key: the tag and the
+ * first five bytes of the order-flipped double (keys.ts encodeDouble), each plus one.
+ */
+export function rowidPrefix(rowid: number): number {
+  f64[0] = rowid === 0 ? 0 : rowid;
+  let hi = u32[HI]!;
+  let lo = u32[1 - HI]!;
+  if (hi & 0x80000000) {
+    hi = ~hi;
+    lo = ~lo;
+  } else {
+    hi ^= 0x80000000;
+  }
+  let x = NUMBER_TAG_DIGIT;
+  x = x * PREFIX_BASE + ((hi >>> 24) & 255) + 1;
+  x = x * PREFIX_BASE + ((hi >>> 16) & 255) + 1;
+  x = x * PREFIX_BASE + ((hi >>> 8) & 255) + 1;
+  x = x * PREFIX_BASE + (hi & 255) + 1;
+  return x * PREFIX_BASE + ((lo >>> 24) & 255) + 1;
+}
+
+/** The first index whose prefix is > `x`: upperBoundIn when prefixes decide alone (ROWID_PREFIX_EXACT_LIMIT). */
+export function upperBoundPrefix(pre: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = pre.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pre[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The first index whose prefix is >= `x`: lowerBoundIn when prefixes decide alone. */
+export function lowerBoundPrefix(pre: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = pre.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pre[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** The page's prefixes when it is clean and every key has one; undefined otherwise. */
-function prefixesOf(p: LeafPage | BranchPage): Float64Array | undefined {
+export function prefixesOf(p: LeafPage | BranchPage): Float64Array | undefined {
   let pre = p.prefixes;
   if (pre === undefined) return undefined; // dirty: its keys may still change
   if (pre === null) {
