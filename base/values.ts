@@ -41,6 +41,9 @@ export function int(x: bigint): number | bigint {
   return x >= -9007199254740991n && x <= 9007199254740991n ? Number(x) : x;
 }
 
+/** NULL, read through a binding so that nullRow's literals are not constant (see there). */
+const NULL_CELL: Value = null;
+
 /**
  * `n` NULLs in a packed array of exactly `n` slots. `new Array(n).fill(null)` makes a holey one,
  * and an array stays holey for good: every later read of a row that lives long (logged, stored)
@@ -48,6 +51,28 @@ export function int(x: bigint): number | bigint {
  * pending row keeps until COMMIT; `slice` of a packed template copies both the kind and the size.
  */
 export function nullRow(n: number): Value[] {
+  // Literals for the common widths: the compiler allocates them inline, where `slice` is a call.
+  // Their elements are a variable, not the constant null: a literal of constants shares its
+  // elements copy-on-write, and the row's first write would copy them.
+  const N = NULL_CELL;
+  switch (n) {
+    case 1:
+      return [N];
+    case 2:
+      return [N, N];
+    case 3:
+      return [N, N, N];
+    case 4:
+      return [N, N, N, N];
+    case 5:
+      return [N, N, N, N, N];
+    case 6:
+      return [N, N, N, N, N, N];
+    case 7:
+      return [N, N, N, N, N, N, N];
+    case 8:
+      return [N, N, N, N, N, N, N, N];
+  }
   let template = nullRowTemplates[n];
   if (template === undefined) {
     template = [];

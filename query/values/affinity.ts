@@ -34,6 +34,7 @@ function asReal(v: Value): Value {
 
 /** The value a column of affinity `a` stores when given `v` (SQLite's applyAffinity on insert). */
 export function applyAffinity(v: Value, a: Affinity): Value {
+  if (typeof v === 'number') return numberAffinity(v, a);
   if (v === null || v instanceof Uint8Array) return v;
   switch (a) {
     case 'BLOB':
@@ -50,4 +51,17 @@ export function applyAffinity(v: Value, a: Affinity): Value {
       return a === 'REAL' ? asReal(out) : out;
     }
   }
+}
+
+/**
+ * `applyAffinity` of a number: the common case of every insert, without the generic path's
+ * BigInt round trip for a fractional REAL (integerAffinity leaves a non-integral value as it is,
+ * and NaN becomes NULL, as SQLite stores it).
+ */
+function numberAffinity(v: number, a: Affinity): Value {
+  if (a === 'BLOB') return v;
+  if (a === 'TEXT') return toText(v);
+  let out: Value = v;
+  if (!Number.isSafeInteger(v)) out = v !== Math.trunc(v) ? (Number.isNaN(v) ? null : v) : integerAffinity(v);
+  return a === 'REAL' ? asReal(out) : out;
 }

@@ -35,4 +35,16 @@ describe('affinity', () => {
     }
     expect(failures.slice(0, 10), `seed ${SEED}`).toEqual([]);
   });
+
+  it('applyAffinity of numbers at the edges equals what SQLite stores', () => {
+    const affs = ['INTEGER', 'REAL', 'NUMERIC', 'TEXT', 'BLOB'] as const;
+    const edges = [0, -0, 2.5, -2.5, 1e-300, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, 2 ** 63, -(2 ** 63), 2 ** 64, 1e300, Infinity, -Infinity]; // NaN is never a Value: it binds as NULL
+    db.exec('CREATE TEMP TABLE IF NOT EXISTS aff(c0 INTEGER, c1 REAL, c2 NUMERIC, c3 TEXT, c4 BLOB)');
+    for (const v of edges) {
+      db.exec('DELETE FROM aff');
+      db.prepare('INSERT INTO aff VALUES (?, ?, ?, ?, ?)').run(...[v, v, v, v, v].map(toParam));
+      const row = oracleRow('SELECT * FROM aff');
+      affs.forEach((a, k) => expect(key(V.applyAffinity(v, a)), `${v} into ${a}`).toBe(key(row[k]!)));
+    }
+  });
 });
