@@ -10,6 +10,10 @@
  * the end of a shorter key), so prefix order agrees with string order: a < b when
  * prefix(a) < prefix(b), and equal prefixes mean equal first chars. Keys with a char above 255 in
  * those positions (text with non-Latin-1 chars) have no prefix: such a page is searched by string.
+ *
+ * A point lookup by rowid goes further (BTree.getCachedRowid): below ROWID_PREFIX_EXACT_LIMIT a
+ * rowid's prefix holds its whole key, so in a tree of integer keys the search compares prefixes
+ * only, computed from the number (`rowidPrefix`), and never makes or reads a key string.
  */
 import { lowerBound, upperBound } from '../../storage/memory.js';
 import type { BranchPage, LeafPage } from './page-store.js';
