@@ -127,6 +127,21 @@ const leafBuilder = new LeafBuilder();
 /** What `getCached` returns when the answer needs storage reads. */
 export const NOT_CACHED: unique symbol = Symbol('NOT_CACHED');
 
+/** The row under `key` in leaf `p` (`prefix` = keyPrefix(key)), or NOT_CACHED when it lives in overflow pages. */
+function leafGet(p: LeafPage, key: string, prefix: number): Value[] | undefined | typeof NOT_CACHED {
+  if (p instanceof PackedLeaf) {
+    const row = p.lookup(key, prefix);
+    if (row !== UNPACKED) return row === NOT_INLINE ? NOT_CACHED : row;
+  }
+  const j = lowerBoundIn(p, key, prefix);
+  return j === p.keys.length || p.keys[j] !== key ? undefined : inlineRow(p.vals[j]!);
+}
+
+/** A leaf value as a row, or NOT_CACHED for a reference to overflow pages. */
+function inlineRow(v: LeafValue): Value[] | typeof NOT_CACHED {
+  return Array.isArray(v) ? v : NOT_CACHED;
+}
+
 export class BTree {
   readonly pages: PageStore;
   readonly pageBytesTarget: number;
@@ -199,42 +214,33 @@ export class BTree {
     this.checkLive();
     const prefix = keyPrefix(key);
     const p = this.leafCached(key, prefix);
-    if (p === undefined) return NOT_CACHED;
-    if (p instanceof PackedLeaf) {
-      const row = p.lookup(key, prefix);
-      if (row !== UNPACKED) return row === NOT_INLINE ? NOT_CACHED : row;
-    }
-    const j = lowerBoundIn(p, key, prefix);
-    if (j === p.keys.length || p.keys[j] !== key) return undefined;
-    const v = p.vals[j]!;
-    return Array.isArray(v) ? v : NOT_CACHED;
+    return p === undefined ? NOT_CACHED : leafGet(p, key, prefix);
   }
 
   /**
    * `getCached(encodeRowidKey(rowid))` for a tree whose keys are all integers (a rowid table's
-   * rows), with |rowid| < ROWID_PREFIX_EXACT_LIMIT: its prefix then decides alone, so the descent
-   * compares numbers only and reads no key string (nor makes one), which spares a point lookup
-   * the memory traffic of a key per level. A page without prefixes (dirty, or packed) takes the
-   * string path from the root.
+   * rows), with |rowid| < ROWID_PREFIX_EXACT_LIMIT: its prefix then decides alone, so on a clean
+   * page the search compares numbers only and reads no key string, which spares a point lookup
+   * the memory traffic of a key per level. The key is made only for a page without prefixes
+   * (dirty, or packed), which is searched as `getCached` searches it.
    */
   getCachedRowid(rowid: number): Value[] | undefined | typeof NOT_CACHED {
     assert(Number.isInteger(rowid) && Math.abs(rowid) < ROWID_PREFIX_EXACT_LIMIT, 'a rowid its prefix decides');
     this.checkLive();
     const prefix = rowidPrefix(rowid);
+    let key: string | undefined;
     let p = this.pages.peek(this.root) as Node | undefined;
     for (let depth = 0; p !== undefined && p.kind === 'branch'; depth++) {
       assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
       const pre = prefixesOf(p);
-      if (pre === undefined) return this.getCached(encodeRowidKey(rowid));
-      p = this.pages.peek(p.children[upperBoundPrefix(pre, prefix)]!) as Node | undefined;
+      const i = pre !== undefined ? upperBoundPrefix(pre, prefix) : upperBoundIn(p, (key ??= encodeRowidKey(rowid)), prefix);
+      p = this.pages.peek(p.children[i]!) as Node | undefined;
     }
     if (p === undefined) return NOT_CACHED;
     const pre = p instanceof PackedLeaf && p.packed ? undefined : prefixesOf(p);
-    if (pre === undefined) return this.getCached(encodeRowidKey(rowid));
+    if (pre === undefined) return leafGet(p, key ?? encodeRowidKey(rowid), prefix);
     const j = lowerBoundPrefix(pre, prefix);
-    if (j === pre.length || pre[j] !== prefix) return undefined;
-    const v = p.vals[j]!;
-    return Array.isArray(v) ? v : NOT_CACHED;
+    return j === pre.length || pre[j] !== prefix ? undefined : inlineRow(p.vals[j]!);
   }
 
   /** The leaf that holds `key` (`prefix` = keyPrefix(key)), or undefined when a page on the way is not in memory. */
@@ -257,8 +263,7 @@ export class BTree {
     }
     if (p === undefined) return NOT_CACHED;
     if (p.keys.length === 0) return undefined;
-    const v = p.vals[p.vals.length - 1]!;
-    return Array.isArray(v) ? v : NOT_CACHED;
+    return inlineRow(p.vals[p.vals.length - 1]!);
   }
 
   /**

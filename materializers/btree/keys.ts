@@ -99,8 +99,16 @@ function encodeBigint(v: bigint): string {
   return encodeDouble(d, residual);
 }
 
-function encodeDouble(d: number, residual: number): string {
-  f64[0] = d === 0 ? 0 : d; // -0 and +0 are one key
+/** What `orderedDouble` returns: scratch, overwritten by the next call. */
+const orderedWords = new Uint32Array(2);
+
+/**
+ * The 8 bytes a number key holds after its tag, as two 32-bit words [hi, lo] whose unsigned order
+ * is numeric order: the IEEE double with its sign bit flipped, or every bit for a negative; -0 as
+ * +0, since they are one key. Search prefixes of number keys are taken from them (search.ts).
+ */
+export function orderedDouble(d: number): Uint32Array {
+  f64[0] = d === 0 ? 0 : d;
   let hi = u32[HI]!;
   let lo = u32[LO]!;
   if (hi & 0x80000000) {
@@ -109,6 +117,15 @@ function encodeDouble(d: number, residual: number): string {
   } else {
     hi ^= 0x80000000;
   }
+  orderedWords[0] = hi;
+  orderedWords[1] = lo;
+  return orderedWords;
+}
+
+function encodeDouble(d: number, residual: number): string {
+  const words = orderedDouble(d);
+  const hi = words[0]!;
+  const lo = words[1]!;
   return String.fromCharCode(
     TAG_NUMBER,
     (hi >>> 24) & 255,

@@ -16,6 +16,7 @@
  * only, computed from the number (`rowidPrefix`), and never makes or reads a key string.
  */
 import { lowerBound, upperBound } from '../../storage/memory.js';
+import { KEY_TAGS, orderedDouble } from './keys.js';
 import type { BranchPage, LeafPage } from './page-store.js';
 
 /** Chars in a prefix: 257^6 < 2^53, so every prefix is an exact double. */
@@ -45,32 +46,22 @@ export function keyPrefix(key: string, from = 0): number {
  */
 export const ROWID_PREFIX_EXACT_LIMIT = 2 ** 29;
 
-const f64 = new Float64Array(1);
-const u32 = new Uint32Array(f64.buffer);
-const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
-/** The number key's tag (keys.ts TAG_NUMBER) as a prefix digit. */
-const NUMBER_TAG_DIGIT = 2 + 1;
+/** The number key's tag as a prefix digit (keyPrefix adds one to every char). */
+const NUMBER_TAG_DIGIT = KEY_TAGS.number + 1;
 
 /**
  * `keyPrefix(encodeRowidKey(rowid))` from the number, without making the key: the tag and the
- * first five bytes of the order-flipped double (keys.ts encodeDouble), each plus one.
+ * first five of the key's double bytes (keys.ts orderedDouble), each plus one.
  */
 export function rowidPrefix(rowid: number): number {
-  f64[0] = rowid === 0 ? 0 : rowid;
-  let hi = u32[HI]!;
-  let lo = u32[1 - HI]!;
-  if (hi & 0x80000000) {
-    hi = ~hi;
-    lo = ~lo;
-  } else {
-    hi ^= 0x80000000;
-  }
+  const words = orderedDouble(rowid);
+  const hi = words[0]!;
   let x = NUMBER_TAG_DIGIT;
   x = x * PREFIX_BASE + ((hi >>> 24) & 255) + 1;
   x = x * PREFIX_BASE + ((hi >>> 16) & 255) + 1;
   x = x * PREFIX_BASE + ((hi >>> 8) & 255) + 1;
   x = x * PREFIX_BASE + (hi & 255) + 1;
-  return x * PREFIX_BASE + ((lo >>> 24) & 255) + 1;
+  return x * PREFIX_BASE + (words[1]! >>> 24) + 1;
 }
 
 /** The first index whose prefix is > `x`: upperBoundIn when prefixes decide alone (ROWID_PREFIX_EXACT_LIMIT). */

@@ -47,7 +47,6 @@ export function applyAffinity(v: Value, a: Affinity): Value {
       let out: Value = v;
       if (typeof v === 'string') out = numericAffinityOfText(v, true);
       else if (v instanceof Real) out = integerAffinity(v.value);
-      else if (typeof v === 'number' && !Number.isSafeInteger(v)) out = integerAffinity(v);
       return a === 'REAL' ? asReal(out) : out;
     }
   }

@@ -81,6 +81,10 @@ describe('BTree.getCachedRowid', () => {
     await pages.flush(pack([tree.rootId, pages.nextPageId]), META_KEY);
     expect(expectSameAnswers(tree, small)).toBe(dirty); // clean pages: searched by prefix
     expect(dirty).toBeGreaterThan(5_000);
+    // A few writes after the checkpoint: dirty paths from the root over clean pages beside them.
+    for (let i = 0; i < 20; i++) await tree.put(encodeRowidKey(sorted[r.int(sorted.length)]! + 1), row(-i));
+    expectSameAnswers(tree, small);
+    await pages.flush(pack([tree.rootId, pages.nextPageId]), META_KEY);
 
     // Packed leaves (a bulk load past the last key), looked up before and after they decode.
     const loaded = await loadedSmallTree();
