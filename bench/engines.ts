@@ -21,6 +21,8 @@ export interface Stmt {
   run(p: Param[]): unknown;
   get(p: Param[]): unknown;
   all(p: Param[]): unknown;
+  /** Every parameter set in one call, where the engine's API has one (DoSQL's `runMany`). */
+  runMany?(ps: Param[][]): Promise<unknown>;
 }
 
 export interface Engine {
@@ -53,7 +55,7 @@ export async function dosql(options: { path?: string; checkpointChangesMin?: num
     exec: async (sql) => void (await db.exec(sql)),
     prepare(sql) {
       const s = db.prepare(sql);
-      return { run: (p) => s.run(p), get: (p) => s.get(p), all: (p) => s.all(p) };
+      return { run: (p) => s.run(p), get: (p) => s.get(p), all: (p) => s.all(p), runMany: (ps) => s.runMany(ps) };
     },
     each: eachAsync,
     async transaction(f) {

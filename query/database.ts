@@ -20,6 +20,8 @@
  * running and its pages are cached: it takes the lock, runs, and releases it in one synchronous
  * step, or declines (NEEDS_ASYNC, nothing changed) and the statement takes the path above. An
  * autocommit write still commits through step 3, holding the lock until it is applied.
+ * `runMany` runs one prepared statement for many parameter sets under one hold of the lock, each
+ * run on the same synchronous plan when it can, so a bulk load pays for the async layering once.
  *
  * Opening replays the log from the materializer's checkpoint; checkpoints are taken once enough
  * changes have accumulated, and on close.
@@ -281,6 +283,59 @@ export class Database {
   async execPrepared(p: PreparedHandle, params?: Params, options?: CallOptions): Promise<ExecResult> {
     const sts = this.preparedStatements(p);
     return (sts?.length === 1 ? this.execSync(sts[0], params, options) : undefined) ?? this.execLocked(p.sql, params, options, sts);
+  }
+
+  /**
+   * @internal `runMany` of a prepared statement: every parameter set under one hold of the lock,
+   * as one statement (see PreparedStatement.runMany for the contract).
+   */
+  async execMany(p: PreparedHandle, paramSets: readonly Params[], options?: CallOptions): Promise<ExecResult> {
+    if (!Array.isArray(paramSets)) throw new DosqlError('MISUSE', 'runMany() takes an array of parameter sets');
+    const r = await this.locked(() => this.runManyUnlocked(p, paramSets));
+    if (r.durable) await r.durable;
+    return this.execResult(r, options);
+  }
+
+  /**
+   * The runs of `runMany`, under the lock. Each run takes the statement's synchronous plan when
+   * it has one and its pages are cached (as execSync does), else the general path; so a bulk load
+   * pays for the lock, the transaction mark and the result once, not per row. Atomic as one
+   * statement: a failing run rolls every run of the call back, and in autocommit nothing commits.
+   */
+  private async runManyUnlocked(p: PreparedHandle, paramSets: readonly Params[]): Promise<StatementOutcome & { lastInsertRowid: number | bigint; lsn: bigint }> {
+    const sts = (p.parsed ??= this.statements(p.sql));
+    if (sts.length !== 1) throw new DosqlError('MISUSE', `runMany() takes exactly one statement; got ${sts.length}`);
+    const st = sts[0]!;
+    const s = st.parsed.statement;
+    if (isTransactionControl(s)) throw new DosqlError('MISUSE', `runMany() cannot run ${s.type.toUpperCase()}: run it once with run()`);
+    const session = this.conn;
+    const autocommit = session.txn === undefined;
+    const txn = session.txn ?? this.connTxn();
+    const mark = txn.mark();
+    let affected = 0;
+    let i = 0;
+    try {
+      for (; i < paramSets.length; i++) affected += this.runOneSync(st, txn, paramSets[i]) ?? (await this.runIn(st, s, txn, paramSets[i])).rowsAffected ?? 0;
+    } catch (e) {
+      txn.rollbackTo(mark);
+      if (e instanceof DosqlError) throw new DosqlError(e.code, `runMany() parameter set ${i}: ${e.message}`, { cause: e });
+      throw e;
+    }
+    if (txn.savepoints.length === 0) txn.release(mark);
+    const durable = autocommit ? (await this.commit(txn))?.durable : undefined;
+    return { rowsAffected: affected, durable, lastInsertRowid: this.lastInsertRowid, lsn: this.tables.appliedLsn };
+  }
+
+  /** One run of a write's synchronous plan under the held lock: rows affected, or undefined (nothing changed). */
+  private runOneSync(st: CachedStatement, txn: Txn, params: Params | undefined): number | undefined {
+    const type = st.parsed.statement.type;
+    if ((type !== 'insert' && type !== 'update' && type !== 'delete') || txn.hasSchemaChanges) return undefined;
+    const plan = this.cachedPlan(st) as DmlPlan | undefined;
+    if (!plan?.runSync) return undefined;
+    const r = plan.runSync(this.syncEnv(st, txn, params));
+    if (r === NEEDS_ASYNC) return undefined;
+    if (r.lastInsertRowid !== undefined) this.lastInsertRowid = r.lastInsertRowid;
+    return r.rowsAffected;
   }
 
   async query(sql: string, params?: Params, options?: CallOptions): Promise<QueryResult> {
@@ -1130,6 +1185,11 @@ function findSavepoint(txn: Txn, name: string): number {
   throw new DosqlError('ERROR', `no such savepoint: ${name}`);
 }
 
+function isTransactionControl(s: Statement): boolean {
+  const t = s.type;
+  return t === 'begin' || t === 'commit' || t === 'rollback' || t === 'savepoint' || t === 'release';
+}
+
 function checkInTransaction(s: Statement): void {
   const t = s.type;
   if (t === 'begin' || t === 'commit' || (t === 'rollback' && s.savepoint === undefined)) {
@@ -1159,6 +1219,25 @@ export class PreparedStatement implements PreparedHandle {
   async all(params?: Params): Promise<Array<Record<string, SqlValue>>> {
     const r = this.db.queryPreparedSync(this, params) ?? (await this.db.queryLocked(this.sql, params, undefined, this.parsed));
     return r.rows.map((row) => toObject(r.columns, row));
+  }
+  /**
+   * Run the statement once per parameter set, in order, as one statement: a bulk load's path.
+   * Each run is what `run(params)` would do, but the call takes the database once for all of them,
+   * so it costs one promise, not one per row.
+   *
+   * - Atomic: when a run fails, the error (its code, the message prefixed with the failing set's
+   *   index) rejects the call and no run of it leaves a change. Inside BEGIN ... COMMIT the
+   *   transaction keeps its earlier changes; in autocommit the runs commit together, once, and the
+   *   call resolves when that commit is durable.
+   * - One statement only, and not transaction control (BEGIN, COMMIT, ...): MISUSE.
+   * - Resolves to `rowsAffected` summed over the runs, the last inserted rowid and the LSN; rows a
+   *   statement returns (SELECT, RETURNING) are not kept.
+   * - The call holds the database until its last run: other statements wait, and a long array
+   *   runs without yielding. `transactionBytesMax` bounds what one transaction may hold.
+   * - `paramSets` is read during the call and not kept.
+   */
+  runMany(paramSets: readonly Params[], options?: CallOptions): Promise<ExecResult> {
+    return this.db.execMany(this, paramSets, options);
   }
   /** Not an async function: a synchronous answer costs one resolved promise, not an async frame. */
   get(params?: Params): Promise<Record<string, SqlValue> | undefined> {

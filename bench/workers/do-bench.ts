@@ -137,7 +137,7 @@ function dosqlRunner(db: Database): Runner {
     async insertRows(table, n) {
       const ins = stmt(kvInsert(table));
       await db.exec('BEGIN');
-      for (let i = 1; i <= n; i++) await ins.run(kvRow(i));
+      await ins.runMany(Array.from({ length: n }, (_, i) => kvRow(i + 1)));
       await db.exec('COMMIT');
     },
     async lookups(ids) {
