@@ -315,7 +315,10 @@ export class Database {
     let affected = 0;
     let i = 0;
     try {
-      for (; i < paramSets.length; i++) affected += this.runOneSync(st, txn, paramSets[i]) ?? (await this.runIn(st, s, txn, paramSets[i])).rowsAffected ?? 0;
+      for (; i < paramSets.length; i++) {
+        const params = paramSets[i];
+        affected += this.runOneSync(st, txn, params) ?? (await this.runIn(st, s, txn, params)).rowsAffected ?? 0;
+      }
     } catch (e) {
       txn.rollbackTo(mark);
       if (e instanceof DosqlError) throw new DosqlError(e.code, `runMany() parameter set ${i}: ${e.message}`, { cause: e });
@@ -328,11 +331,9 @@ export class Database {
 
   /** One run of a write's synchronous plan under the held lock: rows affected, or undefined (nothing changed). */
   private runOneSync(st: CachedStatement, txn: Txn, params: Params | undefined): number | undefined {
-    const type = st.parsed.statement.type;
-    if ((type !== 'insert' && type !== 'update' && type !== 'delete') || txn.hasSchemaChanges) return undefined;
-    const plan = this.cachedPlan(st) as DmlPlan | undefined;
-    if (!plan?.runSync) return undefined;
-    const r = plan.runSync(this.syncEnv(st, txn, params));
+    const plan = this.syncDmlPlan(st, txn);
+    if (!plan) return undefined;
+    const r = plan.runSync!(this.syncEnv(st, txn, params));
     if (r === NEEDS_ASYNC) return undefined;
     if (r.lastInsertRowid !== undefined) this.lastInsertRowid = r.lastInsertRowid;
     return r.rowsAffected;
@@ -833,13 +834,9 @@ export class Database {
    */
   private execSync(st: CachedStatement | undefined, params: Params | undefined, options: CallOptions | undefined): ExecResult | Promise<ExecResult> | undefined {
     if (!st || this.busy || this.closed || this.failure) return undefined;
-    const type = st.parsed.statement.type;
-    if (type !== 'insert' && type !== 'update' && type !== 'delete') return undefined;
     const session = this.conn;
-    // Plans compiled under pending DDL are not cached, and cached ones do not apply under it (see plan).
-    if (session.txn?.hasSchemaChanges) return undefined;
-    const plan = this.cachedPlan(st) as DmlPlan | undefined;
-    if (!plan?.runSync) return undefined;
+    const plan = this.syncDmlPlan(st, session.txn);
+    if (!plan) return undefined;
     const autocommit = session.txn === undefined;
     const txn = session.txn ?? this.connTxn();
     const mark = txn.mark();
@@ -847,7 +844,7 @@ export class Database {
     this.busy = true;
     let r: DmlResult | typeof NEEDS_ASYNC;
     try {
-      r = plan.runSync(this.syncEnv(st, txn, params));
+      r = plan.runSync!(this.syncEnv(st, txn, params));
     } catch (e) {
       txn.rollbackTo(mark);
       this.unlock();
@@ -867,6 +864,16 @@ export class Database {
       return this.execResult({ rowsAffected: r.rowsAffected, lastInsertRowid: this.lastInsertRowid, lsn: this.tables.appliedLsn }, options);
     }
     return this.commitHeld(txn, r.rowsAffected, options);
+  }
+
+  /** The cached plan of an INSERT, UPDATE or DELETE that can run synchronously in `txn`, if any. */
+  private syncDmlPlan(st: CachedStatement, txn: Txn | undefined): DmlPlan | undefined {
+    const type = st.parsed.statement.type;
+    if (type !== 'insert' && type !== 'update' && type !== 'delete') return undefined;
+    // Plans compiled under pending DDL are not cached, and cached ones do not apply under it (see plan).
+    if (txn?.hasSchemaChanges) return undefined;
+    const plan = this.cachedPlan(st) as DmlPlan | undefined;
+    return plan?.runSync ? plan : undefined;
   }
 
   /** The commit of an autocommit fast-path statement, under the lock execSync took; then durability. */

@@ -5,9 +5,10 @@
  * changes) keeps every statement on the locked async path; results, errors and final tables must
  * agree. Whether the fast path ran is seen from `execUnlocked`, the locked path's body.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Database, STATEMENT_CACHE_ENTRIES_MAX, type PreparedStatement } from '../../index.js';
 import { MemoryStore } from '../../storage/memory.js';
+import { testDatabases } from '../support/databases.js';
 import { rng } from '../support/random.js';
 
 type Step = [sql: string, params?: unknown[]];
@@ -20,17 +21,7 @@ interface Run {
   slow: number[];
 }
 
-const databases: Database[] = [];
-afterEach(async () => {
-  for (const db of databases.splice(0)) await db.close();
-});
-
-async function fresh(ddl: string, options: Parameters<typeof Database.open>[0] = {}): Promise<Database> {
-  const db = await Database.open(options);
-  databases.push(db);
-  await db.exec(ddl);
-  return db;
-}
+const { fresh, track, opened } = testDatabases();
 
 async function play(db: Database, steps: Step[], table = 't'): Promise<Run> {
   const prepared = new Map<string, PreparedStatement>();
@@ -255,7 +246,7 @@ describe('prepared writes without promises', () => {
       const failedFast = fast.outcomes.filter((o, i) => 'code' in (o as object) && !fast.slow.includes(i));
       expect(failedFast.length).toBeGreaterThan(5);
       // The second table too: agree() compared only t.
-      const dbs = databases.slice(-2);
+      const dbs = opened.slice(-2);
       const [x, y] = await Promise.all(dbs.map((db) => db.query('SELECT * FROM a ORDER BY k')));
       expect(x!.rows).toEqual(y!.rows);
     });
@@ -275,7 +266,7 @@ describe('prepared writes without promises', () => {
     expect(db.inTransaction).toBe(false);
     await db.close();
     const again = await Database.open({ storage: store });
-    databases.push(again);
+    track(again);
     expect((await again.query('SELECT count(*) FROM t')).rows).toEqual([[5]]);
   });
 
@@ -291,7 +282,7 @@ describe('prepared writes without promises', () => {
     await setup.close();
     // A tiny page cache: most lookups must read a page, which the fast path leaves to the locked path.
     const db = await Database.open({ storage: store, cacheBytesMax: 16 * 1024 });
-    databases.push(db);
+    track(db);
     const steps: Step[] = [];
     for (let i = 0; i < 200; i++) steps.push([UPDATE, [1, 1 + ((i * 7919) % rows)]]);
     for (let i = 0; i < 50; i++) steps.push([INSERT, [1 + ((i * 104_729) % rows), 'dup', 1, `new${i}`]]);
@@ -413,7 +404,7 @@ describe('prepared point lookups by rowid', () => {
 
   it('finds what a scan finds, before and after a checkpoint, in and out of a transaction', async () => {
     const db = await Database.open({ checkpointChangesMin: 10 });
-    databases.push(db);
+    track(db);
     await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)');
     const ins = db.prepare('INSERT INTO t VALUES (?, ?)');
     for (const x of [...ROWIDS, ...ROWIDS.slice(1).map((y) => -y)]) await ins.run([x, `r${x}`]);

@@ -3,22 +3,13 @@
  * user sees must be what the same runs through `run` would leave, except that a failure takes
  * back every run of the call, and that an autocommit call commits once.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Database, type Params } from '../../index.js';
 import { MemoryStore } from '../../storage/memory.js';
+import { testDatabases } from '../support/databases.js';
 import { rng } from '../support/random.js';
 
-const databases: Database[] = [];
-afterEach(async () => {
-  for (const db of databases.splice(0)) await db.close();
-});
-
-async function fresh(ddl: string, options: Parameters<typeof Database.open>[0] = {}): Promise<Database> {
-  const db = await Database.open(options);
-  databases.push(db);
-  await db.exec(ddl);
-  return db;
-}
+const { fresh, track } = testDatabases();
 
 const KV = 'CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL, grp INTEGER)';
 const rowsOf = (db: Database) => db.query('SELECT * FROM t ORDER BY id').then((r) => r.rows);
@@ -47,8 +38,7 @@ describe('runMany', () => {
     const r = await ins.runMany([['a'], ['b'], ['c']]);
     expect(r.lsn - before).toBe(6n + 4n + 4n);
     await db.close();
-    const again = await Database.open({ storage: store });
-    databases.push(again);
+    const again = track(await Database.open({ storage: store }));
     expect((await again.query('SELECT id, name FROM t ORDER BY id')).rows).toEqual([
       [1, 'a'],
       [2, 'b'],
