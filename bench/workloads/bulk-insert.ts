@@ -49,6 +49,9 @@ export const workload: TimedWorkload = {
     },
     close: async (h: { e?: Engine }) => h.e?.close(),
   })),
+  notes: [
+    "DoSQL loads with `PreparedStatement.runMany` (one call for all rows, atomic as one statement); 'dosql, await run() per row' is the same load with an awaited `run` per row. better-sqlite3 and sql.js have no such call, and their per-row calls are synchronous.",
+  ],
   targets: [
     { label: 'bulk insert <= 1.5x better-sqlite3 :memory:', peer: 'better-sqlite3 :memory:', max: 1.5 },
     { label: 'bulk insert faster than sql.js', peer: 'sql.js', max: 1.0 },
