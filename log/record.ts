@@ -418,9 +418,7 @@ function readBody(raw: unknown, out: LogRecord[]): void {
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
     if (!Array.isArray(r) || r.length === 0) throw corrupt('bad insert run row');
-    const rowid = r[0] as unknown;
-    if (typeof rowid !== 'bigint' && !(typeof rowid === 'number' && Number.isSafeInteger(rowid))) throw corrupt('bad rowid');
-    out.push(change(lsn + BigInt(i), txn, { op: 'insert', table: t, rowid, row: r.slice(1) as Value[] }));
+    out.push(change(lsn + BigInt(i), txn, { op: 'insert', table: t, rowid: rowidValue(r[0]), row: r.slice(1) as Value[] }));
   }
 }
 
@@ -498,7 +496,11 @@ function table(b: Partial<Body>): number {
 }
 
 function rowid(b: Partial<Body>): number | bigint {
-  if (typeof b.r === 'bigint' || (typeof b.r === 'number' && Number.isSafeInteger(b.r))) return b.r;
+  return rowidValue(b.r);
+}
+
+function rowidValue(v: unknown): number | bigint {
+  if (typeof v === 'bigint' || (typeof v === 'number' && Number.isSafeInteger(v))) return v;
   throw corrupt('bad rowid');
 }
 

@@ -37,7 +37,7 @@ import type { ByteStore } from '../storage/types.js';
 import { crc32 } from '../storage/crc32.js';
 import type { AppliedTxn, Change, EncodedRun, InsertRun, IndexDef, Lsn, TableDef } from '../log/types.js';
 import type { MsgpackWriter } from '../log/msgpack.js';
-import { BTree, NOT_CACHED, PageStore, encodeKey, encodeRowidKey, rowBytes, valueBytes, valuesBytes, type PackedEntries } from './btree/index.js';
+import { BTree, NOT_CACHED, PageStore, ROW_ARRAY_BYTES, encodeKey, encodeRowidKey, rowBytes, valueBytes, valuesBytes, type PackedEntries } from './btree/index.js';
 import { Catalog, type CatalogState } from './catalog.js';
 import type { Materializer } from './types.js';
 import { countDeletedPrefixes, countInsertedPrefixes, emptyDistinct, needsReplan, type TableStats } from './stats.js';
@@ -805,7 +805,7 @@ class RunRecords implements PackedEntries {
         w.copy(e.bytes, start, end); // the rowid, then the columns
         w.value(lsn);
         w.value(hlc);
-        return 3 + columns + valueBytes(lsn) + valueBytes(hlc);
+        return ROW_ARRAY_BYTES + columns + valueBytes(lsn) + valueBytes(hlc); // rowBytes(record), from the bytes
       }
     }
     const record = this.record;

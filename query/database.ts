@@ -308,25 +308,21 @@ export class Database {
     const st = sts[0]!;
     const s = st.parsed.statement;
     if (isTransactionControl(s)) throw new DosqlError('MISUSE', `runMany() cannot run ${s.type.toUpperCase()}: run it once with run()`);
-    const session = this.conn;
-    const autocommit = session.txn === undefined;
-    const txn = session.txn ?? this.connTxn();
-    const mark = txn.mark();
-    let affected = 0;
-    let i = 0;
-    try {
-      for (; i < paramSets.length; i++) {
-        const params = paramSets[i];
-        affected += this.runOneSync(st, txn, params) ?? (await this.runIn(st, s, txn, params)).rowsAffected ?? 0;
+    const out = await this.asStatement(this.conn, async (txn) => {
+      let affected = 0;
+      let i = 0;
+      try {
+        for (; i < paramSets.length; i++) {
+          const params = paramSets[i];
+          affected += this.runOneSync(st, txn, params) ?? (await this.runIn(st, s, txn, params)).rowsAffected ?? 0;
+        }
+      } catch (e) {
+        if (e instanceof DosqlError) throw new DosqlError(e.code, `runMany() parameter set ${i}: ${e.message}`, { cause: e });
+        throw e;
       }
-    } catch (e) {
-      txn.rollbackTo(mark);
-      if (e instanceof DosqlError) throw new DosqlError(e.code, `runMany() parameter set ${i}: ${e.message}`, { cause: e });
-      throw e;
-    }
-    if (txn.savepoints.length === 0) txn.release(mark);
-    const durable = autocommit ? (await this.commit(txn))?.durable : undefined;
-    return { rowsAffected: affected, durable, lastInsertRowid: this.lastInsertRowid, lsn: this.tables.appliedLsn };
+      return { rowsAffected: affected };
+    });
+    return { ...out, lastInsertRowid: this.lastInsertRowid, lsn: this.tables.appliedLsn };
   }
 
   /** One run of a write's synchronous plan under the held lock: rows affected, or undefined (nothing changed). */
@@ -762,11 +758,19 @@ export class Database {
 
   private async runInTransaction(st: CachedStatement, s: Statement, params: Params | undefined, session: Session): Promise<StatementOutcome> {
     if (session.txn === undefined && s.type === 'select') return this.runIn(st, s, this.readTxn, params);
+    return this.asStatement(session, (txn) => this.runIn(st, s, txn, params));
+  }
+
+  /**
+   * `body` as one statement of the session's transaction, or of a transaction of its own in
+   * autocommit, which it commits: when `body` (or that commit) throws, nothing it did remains.
+   */
+  private async asStatement(session: Session, body: (txn: Txn) => Promise<StatementOutcome>): Promise<StatementOutcome> {
     const autocommit = session.txn === undefined;
     const txn = session.txn ?? this.connTxn();
     const mark = txn.mark();
     try {
-      const out = await this.runIn(st, s, txn, params);
+      const out = await body(txn);
       // Savepoints may still roll back into this statement; without them its undo is dead weight.
       if (txn.savepoints.length === 0) txn.release(mark);
       if (!autocommit) return out;

@@ -15,6 +15,7 @@ export {
   type Page,
   type PageStoreOptions,
   type PageStoreStats,
+  ROW_ARRAY_BYTES,
   rowBytes,
   valueBytes,
 } from './page-store.js';

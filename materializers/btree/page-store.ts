@@ -558,8 +558,11 @@ export function valueBytes(v: Value): number {
   }
 }
 
+/** What `rowBytes` counts for a row besides its values. */
+export const ROW_ARRAY_BYTES = 3;
+
 export function rowBytes(row: readonly Value[]): number {
-  let total = 3;
+  let total = ROW_ARRAY_BYTES;
   for (let i = 0; i < row.length; i++) total += valueBytes(row[i]!);
   return total;
 }
