@@ -92,6 +92,14 @@ export function encodeChangeRecord(lsn: number, txn: number, c: Change): Uint8Ar
  * rows holding something outside the Value vocabulary go through msgpackr and are copied in.
  * Throws LIMIT_EXCEEDED when a frame is longer than `frameBytesMax`; call `discard` then.
  */
+/** Row i of an insert run as `[rowid, ...values]`: written by the run when it can, else read into `row` first. */
+function writeRunRow(run: InsertRun, i: number, row: Value[], w: MsgpackWriter): boolean {
+  if (run.writeRecord) return run.writeRecord(i, w);
+  row[0] = run.rowidAt(i);
+  run.rowInto(i, row, 1);
+  return w.row(row);
+}
+
 export class FrameEncoder {
   private readonly w: MsgpackWriter;
   private ends: number[] = [];
@@ -159,18 +167,16 @@ export class FrameEncoder {
     const frameMax = Math.min(RUN_FRAME_BYTES_MAX, this.frameBytesMax);
     let rows: Uint32Array | undefined = new Uint32Array(2 * run.count);
     for (let i = 0; i < run.count; i++) {
-      row[0] = run.rowidAt(i);
-      run.rowInto(i, row, 1);
       if (this.runAt < 0) this.openRun(lsn + i, txn, run.table);
       let rowAt = w.length;
-      let ok = w.row(row);
+      let ok = writeRunRow(run, i, row, w);
       if (ok && this.runRows > 0 && w.length - this.runAt > frameMax) {
         // The frame is full: the row starts the next one.
         w.pos = w.start + rowAt;
         this.closeRun();
         this.openRun(lsn + i, txn, run.table);
         rowAt = w.length;
-        ok = w.row(row);
+        ok = writeRunRow(run, i, row, w);
       }
       if (ok) {
         if (rows) {
@@ -184,6 +190,8 @@ export class FrameEncoder {
       if (this.runRows > 0) this.closeRun();
       else w.pos = w.start + this.runAt;
       this.runAt = -1;
+      row[0] = run.rowidAt(i);
+      run.rowInto(i, row, 1);
       this.record({ kind: 'change', lsn: BigInt(lsn + i), txn: BigInt(txn), change: { op: 'insert', table: run.table, rowid: row[0] as number | bigint, row: row.slice(1) } });
       rows = undefined; // msgpackr wrote this one: no offsets to give
     }

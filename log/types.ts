@@ -8,6 +8,7 @@
  * whole committed transactions, in commit order.
  */
 import type { Value } from '../base/values.js';
+import type { MsgpackWriter } from './msgpack.js';
 
 /** Log sequence number: dense (no gaps) and strictly increasing per database, starting at 1. */
 export type Lsn = bigint;
@@ -114,6 +115,12 @@ export interface InsertRun {
   rowidAt(i: number): number | bigint;
   /** Writes row i's `width` values into `out` from `offset` on; `out` stays the caller's. */
   rowInto(i: number, out: Value[], offset: number): void;
+  /**
+   * Writes row i as `[rowid, ...values]` with `w`, the bytes `w.row` writes for that array, without
+   * making it (a run keeps its cells unboxed); false, with unspecified bytes written, when a value
+   * is one `w.row` refuses. Optional: the log reads the row with `rowInto` without it.
+   */
+  writeRecord?(i: number, w: MsgpackWriter): boolean;
 }
 
 /** What a writer hands to the log and applies: changes, some inserts held as runs. */

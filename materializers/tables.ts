@@ -36,8 +36,8 @@ import { int, nullRow, type Value } from '../base/values.js';
 import type { ByteStore } from '../storage/types.js';
 import { crc32 } from '../storage/crc32.js';
 import type { AppliedTxn, Change, EncodedRun, InsertRun, IndexDef, Lsn, TableDef } from '../log/types.js';
-import type { MsgpackWriter } from '../log/msgpack.js';
-import { BTree, NOT_CACHED, PageStore, ROW_ARRAY_BYTES, encodeKey, encodeRowidKey, rowBytes, valueBytes, valuesBytes, type PackedEntries } from './btree/index.js';
+import { MsgpackWriter } from '../log/msgpack.js';
+import { BTree, NOT_CACHED, PageStore, ROW_ARRAY_BYTES, encodeKey, encodeRowidKey, rowBytes, valueBytes, valuesBytes, writeRowidKey, type PackedEntries } from './btree/index.js';
 import { Catalog, type CatalogState } from './catalog.js';
 import type { Materializer } from './types.js';
 import { countDeletedPrefixes, countInsertedPrefixes, emptyDistinct, needsReplan, type TableStats } from './stats.js';
@@ -774,22 +774,40 @@ function storedRecord(rowid: number | bigint, row: Value[], version: Version): V
  * where they are (EncodedRun); otherwise, and for a row whose bytes cannot be read back, the row
  * is read into one scratch record and written.
  */
+/** Bytes of a version's msgpack: two int64s of 9 bytes at most. */
+const VERSION_BYTES_MAX = 18;
+
 class RunRecords implements PackedEntries {
   readonly count: number;
   private readonly record: Value[];
+  /**
+   * The msgpack of the version every record of the run ends with ([fromLsn, fromHlc]: one commit
+   * wrote them all), and its valueBytes: encoded once, copied per row (an HLC is a bigint, whose
+   * int64 check allocates).
+   */
+  private readonly versionBytes: Uint8Array;
+  private readonly versionEstimate: number;
 
   constructor(
     private readonly run: InsertRun,
     private readonly from: number,
-    private readonly version: Version,
+    version: Version,
     private readonly encoded: EncodedRun | undefined,
   ) {
     this.count = run.count - from;
     this.record = storedShell(0, run.width, version);
+    const w = new MsgpackWriter(VERSION_BYTES_MAX);
+    assert(w.value(version[0]) && w.value(version[1]), 'a version is two integers');
+    this.versionBytes = w.finish();
+    this.versionEstimate = valueBytes(version[0]) + valueBytes(version[1]);
   }
 
   keyAt(i: number): string {
     return encodeRowidKey(this.run.rowidAt(this.from + i));
+  }
+
+  writeKey(i: number, w: MsgpackWriter): number {
+    return writeRowidKey(this.run.rowidAt(this.from + i), w);
   }
 
   writeRow(i: number, w: MsgpackWriter): number {
@@ -800,12 +818,11 @@ class RunRecords implements PackedEntries {
       const end = e.at[2 * row + 1]!;
       const columns = valuesBytes(e.bytes, start, end);
       if (columns >= 0) {
-        const [lsn, hlc] = this.version;
+        const version = this.versionBytes;
         w.arrayHeader(this.run.width + 3);
         w.copy(e.bytes, start, end); // the rowid, then the columns
-        w.value(lsn);
-        w.value(hlc);
-        return ROW_ARRAY_BYTES + columns + valueBytes(lsn) + valueBytes(hlc); // rowBytes(record), from the bytes
+        w.copy(version, 0, version.length);
+        return ROW_ARRAY_BYTES + columns + this.versionEstimate; // rowBytes(record), from the bytes
       }
     }
     const record = this.record;

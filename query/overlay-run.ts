@@ -19,6 +19,7 @@
  */
 import { assert } from '../base/errors.js';
 import { Real, int, nullRow, type Value } from '../base/values.js';
+import type { MsgpackWriter } from '../log/msgpack.js';
 import type { InsertRun } from '../log/types.js';
 import { decodeKey, encodeRowidKey } from '../materializers/btree/index.js';
 import { lowerBound } from '../storage/memory.js';
@@ -119,6 +120,34 @@ export class AppendRun {
     assert(i >= 0 && i < this.rowCount, 'a row of the run');
     const base = i * this.width;
     for (let c = 0; c < this.width; c++) out[offset + c] = this.cell(base + c, c, i);
+  }
+
+  /** Row i as `[rowid, ...columns]` with `w`, from its cells (InsertRun.writeRecord). */
+  writeRecord(i: number, w: MsgpackWriter): boolean {
+    assert(i >= 0 && i < this.rowCount, 'a row of the run');
+    const width = this.width;
+    w.arrayHeader(width + 1);
+    const rowid = this.rowids[i]!;
+    if (typeof rowid === 'number') w.number(rowid);
+    else if (!w.value(rowid)) return false;
+    const tags = this.tags;
+    const nums = this.nums;
+    for (let c = 0, at = i * width; c < width; c++, at++) {
+      switch (tags[at]) {
+        case CELL_NUMBER:
+          w.number(nums[at]!);
+          break;
+        case CELL_REAL:
+          w.real(nums[at]!);
+          break;
+        case CELL_NULL:
+          w.value(null);
+          break;
+        default:
+          if (!w.value(this.refs[c]![i]!)) return false;
+      }
+    }
+    return true;
   }
 
   /** The stored record `[rowid, ...columns]` of row i, a fresh array. */
@@ -225,6 +254,10 @@ export class RunSlice implements InsertRun {
 
   rowInto(i: number, out: Value[], offset: number): void {
     this.run.rowInto(this.from + i, out, offset);
+  }
+
+  writeRecord(i: number, w: MsgpackWriter): boolean {
+    return this.run.writeRecord(this.from + i, w);
   }
 }
 

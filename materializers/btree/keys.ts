@@ -34,6 +34,7 @@
  */
 import { assert, DosqlError } from '../../base/errors.js';
 import { Real, real, int, type Value } from '../../base/values.js';
+import type { MsgpackWriter } from '../../log/msgpack.js';
 
 const TAG_NULL = 1;
 const TAG_NUMBER = 2;
@@ -74,6 +75,51 @@ export function encodeKey(values: readonly Value[]): string {
 export function encodeRowidKey(rowid: number | bigint): string {
   if (typeof rowid === 'number') return encodeDouble(rowid, 0);
   return encodeBigint(rowid);
+}
+
+/**
+ * Writes `encodeRowidKey(rowid)` as a msgpack string, the bytes `w.string` writes for it, without
+ * making the string (bulk appends write one key per row); returns the key's length in chars.
+ */
+export function writeRowidKey(rowid: number | bigint, w: MsgpackWriter): number {
+  if (typeof rowid !== 'number') {
+    const key = encodeBigint(rowid);
+    w.string(key);
+    return key.length;
+  }
+  const words = orderedDouble(rowid);
+  const hi = words[0]!;
+  const lo = words[1]!;
+  // The chars are 0..255, so UTF-8 takes at most 2 bytes each: at most 22 bytes, a fixstr.
+  w.ensure(1 + 2 * (1 + NUMBER_CHARS));
+  const b = w.buf;
+  const at = w.pos;
+  let p = at + 1;
+  p = utf8Latin1(b, p, TAG_NUMBER);
+  p = utf8Latin1(b, p, hi >>> 24);
+  p = utf8Latin1(b, p, (hi >>> 16) & 255);
+  p = utf8Latin1(b, p, (hi >>> 8) & 255);
+  p = utf8Latin1(b, p, hi & 255);
+  p = utf8Latin1(b, p, lo >>> 24);
+  p = utf8Latin1(b, p, (lo >>> 16) & 255);
+  p = utf8Latin1(b, p, (lo >>> 8) & 255);
+  p = utf8Latin1(b, p, lo & 255);
+  p = utf8Latin1(b, p, RESIDUAL_BIAS >>> 8);
+  p = utf8Latin1(b, p, RESIDUAL_BIAS & 255);
+  b[at] = 0xa0 | (p - at - 1);
+  w.pos = p;
+  return 1 + NUMBER_CHARS;
+}
+
+/** The UTF-8 of char `c` (0..255) at `p`; returns the offset after it. */
+function utf8Latin1(b: Uint8Array, p: number, c: number): number {
+  if (c < 0x80) {
+    b[p] = c;
+    return p + 1;
+  }
+  b[p] = 0xc0 | (c >> 6);
+  b[p + 1] = 0x80 | (c & 0x3f);
+  return p + 2;
 }
 
 /** One component; tuples are concatenations of these. */

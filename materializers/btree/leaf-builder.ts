@@ -10,7 +10,7 @@
 import { assert } from '../../base/errors.js';
 import { MsgpackWriter } from '../../log/msgpack.js';
 import { PackedLeaf } from './packed-leaf.js';
-import { keyBytes, PAGE_HEADER_BYTES } from './page-store.js';
+import { keyCharsBytes, PAGE_HEADER_BYTES } from './page-store.js';
 
 /**
  * Entries a bulk append takes, in ascending key order (BTree.appendPacked). The owner of the rows
@@ -26,6 +26,12 @@ export interface PackedEntries {
    * is then dropped).
    */
   writeRow(i: number, w: MsgpackWriter): number;
+  /**
+   * Writes entry i's key as a msgpack string, the bytes `w.string(keyAt(i))` would write, and
+   * returns its length in chars: for owners whose keys cost less to write than to make (rowid
+   * keys). Optional; the builder then makes only a page's first and last keys.
+   */
+  writeKey?(i: number, w: MsgpackWriter): number;
 }
 
 /** The kind number of a leaf in a stored page, and the `n` of a page that is not a root. */
@@ -40,9 +46,10 @@ export class LeafBuilder {
   count = 0;
   /** `leafBytes` of the page in progress, in estimated bytes. */
   bytes = PAGE_HEADER_BYTES;
-  /** The first and the last key of the page in progress; '' while it is empty. */
-  firstKey = '';
-  lastKey = '';
+  /** The entries of the page in progress, and the positions of its first and last among them. */
+  private entries: PackedEntries | undefined = undefined;
+  private first = 0;
+  private last = 0;
 
   /**
    * Adds entry i of `entries` after the last one (its key must be greater). False, having added
@@ -50,23 +57,44 @@ export class LeafBuilder {
    * plus rowBytes) would exceed `entryBytesMax`.
    */
   add(entries: PackedEntries, i: number, keyCharsMax: number, entryBytesMax: number): boolean {
-    const key = entries.keyAt(i);
-    if (key.length > keyCharsMax) return false;
-    assert(this.count === 0 || key > this.lastKey, 'a leaf is built in key order');
-    const rows = this.rows;
-    const at = rows.length;
-    const rowBytes = entries.writeRow(i, rows);
-    const entryBytes = keyBytes(key) + rowBytes;
+    assert(this.count === 0 || (entries === this.entries && i > this.last), 'a leaf is built from one owner, in order');
+    const { keys, rows } = this;
+    const keysAt = keys.length;
+    let keyChars: number;
+    if (entries.writeKey) keyChars = entries.writeKey(i, keys);
+    else {
+      const key = entries.keyAt(i);
+      assert(this.count === 0 || key > this.lastKey, 'a leaf is built in key order');
+      keyChars = key.length;
+      if (keyChars <= keyCharsMax) keys.string(key);
+    }
+    const rowsAt = rows.length;
+    const rowBytes = keyChars > keyCharsMax ? -1 : entries.writeRow(i, rows);
+    const entryBytes = keyCharsBytes(keyChars) + rowBytes;
     if (rowBytes < 0 || entryBytes > entryBytesMax) {
-      rows.pos = rows.start + at;
+      keys.pos = keys.start + keysAt;
+      rows.pos = rows.start + rowsAt;
       return false;
     }
-    this.keys.string(key);
-    if (this.count === 0) this.firstKey = key;
-    this.lastKey = key;
+    if (this.count === 0) {
+      this.entries = entries;
+      this.first = i;
+    }
+    this.last = i;
     this.count++;
     this.bytes += entryBytes;
     return true;
+  }
+
+  /** The first key of the page in progress (at least one entry). */
+  get firstKey(): string {
+    assert(this.count > 0, 'a leaf holds at least one entry');
+    return this.entries!.keyAt(this.first);
+  }
+
+  /** The last key of the page in progress; '' while it is empty. */
+  get lastKey(): string {
+    return this.count === 0 ? '' : this.entries!.keyAt(this.last);
   }
 
   /** The page in progress as a dirty packed leaf (at least one entry); the next one starts empty. */
@@ -80,7 +108,9 @@ export class LeafBuilder {
     w.arrayHeader(this.count);
     w.copy(this.rows.buf, this.rows.start, this.rows.pos);
     w.number(NOT_ROOT);
-    const leaf = PackedLeaf.built(w.takeCopy(), this.count, this.bytes, this.lastKey);
+    const lastKey = this.lastKey;
+    assert(this.count === 1 || this.firstKey < lastKey, 'a leaf is built in key order');
+    const leaf = PackedLeaf.built(w.takeCopy(), this.count, this.bytes, lastKey);
     this.reset();
     return leaf;
   }
@@ -91,7 +121,6 @@ export class LeafBuilder {
     this.rows.discard();
     this.count = 0;
     this.bytes = PAGE_HEADER_BYTES;
-    this.firstKey = '';
-    this.lastKey = '';
+    this.entries = undefined;
   }
 }

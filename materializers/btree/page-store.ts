@@ -542,7 +542,12 @@ export const PAGE_HEADER_BYTES = 16;
 export const CHILD_BYTES = 9;
 
 export function keyBytes(k: string): number {
-  return k.length + 3;
+  return keyCharsBytes(k.length);
+}
+
+/** `keyBytes` of a key of `chars` chars. */
+export function keyCharsBytes(chars: number): number {
+  return chars + 3;
 }
 
 export function valueBytes(v: Value): number {

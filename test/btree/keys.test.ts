@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeKey, encodeKey, encodeRowidKey } from '../../materializers/btree/keys.js';
+import { decodeKey, encodeKey, encodeRowidKey, writeRowidKey } from '../../materializers/btree/keys.js';
+import { MsgpackWriter } from '../../log/msgpack.js';
 import { INT64_MAX, INT64_MIN, Real, type Value } from '../../base/values.js';
 import { rng, type Rng } from '../support/random.js';
 
@@ -232,6 +233,20 @@ describe('encodeKey', () => {
   it('encodeRowidKey equals encodeKey([rowid])', () => {
     for (const v of [0, 1, -1, 123456789, 9007199254740991, -9007199254740991, INT64_MAX, INT64_MIN, 9007199254740993n]) {
       expect(encodeRowidKey(v)).toBe(encodeKey([v]));
+    }
+  });
+
+  it('writeRowidKey writes the msgpack of encodeRowidKey, without the string', () => {
+    const r = rng(77);
+    const rowids: Array<number | bigint> = [0, -0, 1, -1, 127, 128, 255, 256, 2 ** 31, -(2 ** 31), 2 ** 53 - 1, -(2 ** 53 - 1), INT64_MAX, INT64_MIN, 2n ** 53n + 1n];
+    for (let i = 0; i < 500; i++) rowids.push(r.int(2) ? r.int(2 ** 31) - 2 ** 30 : Math.round((r.next() - 0.5) * 2 ** 53));
+    const ours = new MsgpackWriter();
+    const theirs = new MsgpackWriter();
+    for (const rowid of rowids) {
+      const key = encodeRowidKey(rowid);
+      expect(writeRowidKey(rowid, ours)).toBe(key.length);
+      theirs.string(key);
+      expect(Buffer.from(ours.finish()).equals(Buffer.from(theirs.finish()))).toBe(true);
     }
   });
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { pack, unpack } from '../../base/codec.js';
 import { Real, type Value } from '../../base/values.js';
 import { MsgpackReader, UNSUPPORTED } from '../../log/msgpack-reader.js';
-import { encodeKey } from '../../materializers/btree/index.js';
+import { encodeKey, encodeRowidKey, writeRowidKey } from '../../materializers/btree/index.js';
 import { LOOKUPS_PACKED_MAX, NOT_INLINE, PackedLeaf, PAST_LEAF, UNPACKED, valuesBytes } from '../../materializers/btree/packed-leaf.js';
 import { LeafBuilder } from '../../materializers/btree/leaf-builder.js';
 import { rowEntries } from './entries.js';
@@ -227,6 +227,29 @@ describe('LeafBuilder', () => {
         if (got !== UNPACKED) expect(plain(got)).toEqual(plain(expected(page, key)));
       }
       expect(built.packed).toBe(indexable);
+    }
+  });
+
+  it('writes the same page from keys written by their owner (writeKey) as from keys made (keyAt)', () => {
+    const r = rng(78);
+    const builder = new LeafBuilder();
+    for (let round = 0; round < 50; round++) {
+      const start = r.int(2) ? r.int(1000) : Math.round((r.next() - 0.5) * 2 ** 40);
+      let next = start;
+      const rowids = Array.from({ length: 1 + r.int(60) }, () => (next += 1 + r.int(3)));
+      const rows = rowids.map((id) => [id, `v${id}`, r.next()]);
+      const made = rowEntries(rowids.length, (i) => encodeRowidKey(rowids[i]!), (i) => rows[i]!);
+      const written = rowEntries(made.count, made.keyAt, (i) => rows[i]!, (i, w) => writeRowidKey(rowids[i]!, w));
+      const pages = [made, written].map((entries) => {
+        for (let i = 0; i < entries.count; i++) expect(builder.add(entries, i, 100, 120)).toBe(true);
+        expect(builder.firstKey).toBe(encodeRowidKey(rowids[0]!));
+        return builder.take();
+      });
+      expect(Buffer.from(pages[1]!.stored!).equals(Buffer.from(pages[0]!.stored!))).toBe(true);
+      expect([pages[1]!.bytes, pages[1]!.lastKey]).toEqual([pages[0]!.bytes, pages[0]!.lastKey]);
+      // A key over the bound is refused as a made one is, and leaves the page as it was.
+      expect(builder.add(written, 0, 10, Infinity)).toBe(false);
+      expect(builder.count).toBe(0);
     }
   });
 

@@ -10,6 +10,9 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Database, type PreparedStatement } from '../../index.js';
 import { MemoryStore } from '../../storage/memory.js';
+import { Real, type Value } from '../../base/values.js';
+import { MsgpackWriter } from '../../log/msgpack.js';
+import { AppendRun } from '../../query/overlay-run.js';
 import { rng, type Rng } from '../support/random.js';
 import { replayFromZero, tableContents } from '../support/replay.js';
 
@@ -195,5 +198,42 @@ describe('the overlay run beside the overlay map', () => {
     await ins.run([null, 'auto']);
     await db.exec('COMMIT');
     expect((await db.query('SELECT id, v FROM t WHERE id > 99 ORDER BY id')).rows).toEqual([[100, 'v100'], [101, 'auto']]);
+  });
+});
+
+describe('AppendRun.writeRecord', () => {
+  it('writes each row as the log writes its record array, for every kind of value', () => {
+    const r = rng(79);
+    const kinds: Array<() => Value> = [
+      () => null,
+      () => r.int(1000) - 500,
+      () => (r.next() - 0.5) * 1e12,
+      () => -0,
+      () => 2 ** 40 + r.int(1000),
+      () => new Real(r.int(100)),
+      () => new Real(r.next()),
+      () => `t${r.int(1e6)}é`,
+      () => 'x'.repeat(r.int(300)),
+      () => new Uint8Array([r.int(256), 0, 255]),
+      () => 9007199254740993n + BigInt(r.int(1000)),
+    ];
+    for (const byRowid of [true, false]) {
+      const width = 1 + r.int(6);
+      const run = new AppendRun(byRowid, width);
+      const records: Value[][] = [];
+      for (let i = 0; i < 200; i++) {
+        const rowid = i === 150 ? 2n ** 62n : i + 1;
+        const row = Array.from({ length: width }, () => r.pick(kinds)());
+        run.push(rowid, row, byRowid ? undefined : `k${String(i).padStart(4, '0')}`);
+        records.push([rowid, ...row]);
+      }
+      const ours = new MsgpackWriter();
+      const theirs = new MsgpackWriter();
+      for (let i = 0; i < records.length; i++) {
+        expect(run.writeRecord(i, ours)).toBe(true);
+        expect(theirs.row(records[i]!)).toBe(true);
+        expect(Buffer.from(ours.finish()).equals(Buffer.from(theirs.finish()))).toBe(true);
+      }
+    }
   });
 });
