@@ -314,7 +314,9 @@ export class Database {
       try {
         for (; i < paramSets.length; i++) {
           const params = paramSets[i];
-          affected += this.runOneSync(st, txn, params) ?? (await this.runIn(st, s, txn, params)).rowsAffected ?? 0;
+          const bound = this.runBoundSync(st, txn, params);
+          if (bound !== NEEDS_ASYNC) affected += bound;
+          else affected += this.runOneSync(st, txn, params) ?? (await this.runIn(st, s, txn, params)).rowsAffected ?? 0;
         }
       } catch (e) {
         if (e instanceof DosqlError) throw new DosqlError(e.code, `runMany() parameter set ${i}: ${e.message}`, { cause: e });
@@ -323,6 +325,25 @@ export class Database {
       return { rowsAffected: affected };
     });
     return { ...out, lastInsertRowid: this.lastInsertRowid, lsn: this.tables.appliedLsn };
+  }
+
+  /**
+   * One run of an INSERT's `insertBoundSync` (DmlPlan) under the held lock: rows affected, or
+   * NEEDS_ASYNC (nothing changed) when the statement has no such plan or this run needs another.
+   * The bound parameters go straight into the row; the statement's run state is reset without
+   * them (a young array stored into that long-lived object costs a write barrier per run).
+   */
+  private runBoundSync(st: CachedStatement, txn: Txn, params: Params | undefined): number | typeof NEEDS_ASYNC {
+    const insert = this.syncDmlPlan(st, txn)?.insertBoundSync;
+    if (insert === undefined) return NEEDS_ASYNC;
+    assert(this.busy, 'a synchronous run holds the lock');
+    const run = (st.syncEnv ??= this.statementEnv(st, txn, undefined)).run as StatementRun;
+    run.reset(NO_PARAMS, txn, undefined, this.foreignKeys);
+    const rowid = insert(run, bindParams(st.parsed, params));
+    if (rowid === NEEDS_ASYNC) return NEEDS_ASYNC;
+    if (rowid === undefined) return 0;
+    this.lastInsertRowid = rowid;
+    return 1;
   }
 
   /** One run of a write's synchronous plan under the held lock: rows affected, or undefined (nothing changed). */
@@ -1368,6 +1389,9 @@ function toObject(columns: string[], row: SqlValue[] | Value[], mode?: IntMode):
   for (let i = 0; i < columns.length; i++) o[columns[i]!] = mode === undefined ? (row[i] as SqlValue) : toSqlValue(row[i] as Value, mode);
   return o;
 }
+
+/** The parameters of a run whose plan reads none from its run state (runBoundSync). */
+const NO_PARAMS: Value[] = Object.freeze([]) as unknown as Value[];
 
 function bindParams(p: ParsedStatement, params: Params | undefined): Value[] {
   const n = p.parameterCount;

@@ -72,6 +72,15 @@ export interface DmlPlan {
    * with the transaction untouched, when the statement needs a page read or enforced foreign keys.
    */
   runSync?(env: Env): DmlResult | typeof NEEDS_ASYNC;
+  /**
+   * `runSync` of an INSERT whose one VALUES row is its parameters ?1..?n in order, with nothing
+   * else to evaluate (no DEFAULT, RETURNING or WITH), given the bound parameters (owned by the
+   * plan from then on) rather than an Env: what `runMany` calls per parameter set, so a bulk load
+   * pays for no Env, expression call or result object per row. `run` holds the statement's state
+   * (its parameters are not read). Returns the new rowid, undefined when OR IGNORE skipped the
+   * row, or NEEDS_ASYNC with the transaction untouched.
+   */
+  insertBoundSync?(run: DmlRun, bound: Value[]): number | bigint | undefined | typeof NEEDS_ASYNC;
 }
 
 /** A run of DML: the select run plus connection settings that change what DML checks. */
@@ -429,6 +438,11 @@ export function compileInsert(stmt: InsertStmt, outerCx: PlanContext): DmlPlan {
     const fns = single!.map((c) => c.fn as SyncFn);
     const width = def.columns.length;
     let rowContext: RowContext | undefined;
+    // One context per statement run context: synchronous runs reuse theirs (Database.syncEnv).
+    const insertRow = (run: DmlRun, row: Value[], explicitRowid: Value) => {
+      if (rowContext?.run !== run) rowContext = { def, checks, action, run, upserts, setColumns: [] };
+      return insertOneSync(rowContext, row, explicitRowid);
+    };
     plan.runSync = (env) => {
       const run = env.run as DmlRun;
       if (run.foreignKeys) return NEEDS_ASYNC;
@@ -443,15 +457,37 @@ export function compileInsert(stmt: InsertStmt, outerCx: PlanContext): DmlPlan {
         else row[t] = v;
       }
       for (const i of defaulted) row[i] = (defaults[i]!.fn as SyncFn)(env);
-      // One context per statement run context: synchronous runs reuse theirs (Database.syncEnv).
-      if (rowContext?.run !== run) rowContext = { def, checks, action, run, upserts, setColumns: [] };
-      const rowid = insertOneSync(rowContext, row, explicitRowid);
+      const rowid = insertRow(run, row, explicitRowid);
       if (rowid === NEEDS_ASYNC) return NEEDS_ASYNC;
       if (rowid === undefined) return { rowsAffected: 0, lastInsertRowid: undefined, rows: returning ? [] : undefined };
       return { rowsAffected: 1, lastInsertRowid: rowid, rows: returning ? [returning.rowSync!(stored(rowid, row), env)] : undefined };
     };
+    if (valuesAreParameters(stmt, targets.length) && !defaulted.length && !returning) {
+      plan.insertBoundSync = (run, bound) => {
+        assert(bound.length === targets.length, 'one bound value per target column');
+        if (run.foreignKeys) return NEEDS_ASYNC;
+        const row = nullRow(width);
+        let explicitRowid: Value = null;
+        for (let i = 0; i < bound.length; i++) {
+          const t = targets[i]!;
+          if (t < 0) explicitRowid = bound[i]!;
+          else row[t] = bound[i]!;
+        }
+        return insertRow(run, row, explicitRowid);
+      };
+    }
   }
   return plan;
+}
+
+/**
+ * Whether an INSERT's only parameters are its one VALUES row, ?1..?n in order over its `n` target
+ * columns: then the bound parameters are the row's values as they are (DmlPlan.insertBoundSync).
+ */
+function valuesAreParameters(stmt: InsertStmt, n: number): boolean {
+  if (stmt.with || stmt.upsert?.length || stmt.returning || stmt.source.kind !== 'values' || stmt.source.rows.length !== 1) return false;
+  const row = stmt.source.rows[0]!;
+  return row.length === n && row.every((e, i) => e.kind === 'param' && e.index === i + 1);
 }
 
 /** A row of the table from the values of the statement's target columns (all NULL at first). */

@@ -86,6 +86,52 @@ describe('runMany', () => {
     expect((await many.query('SELECT n FROM audit')).rows).toEqual((await one.query('SELECT n FROM audit')).rows);
   });
 
+  it('leaves what run() leaves for INSERTs of bare parameters (the bound path), failures included', async () => {
+    const ddl = `CREATE TABLE a (id INTEGER PRIMARY KEY, n INTEGER NOT NULL CHECK (n >= 0), s TEXT UNIQUE, r REAL);
+      CREATE TABLE b (k TEXT, j INTEGER, v, PRIMARY KEY (k, j)) WITHOUT ROWID;
+      CREATE TABLE c (v TEXT)`;
+    const one = await fresh(ddl);
+    const many = await fresh(ddl);
+    const random = rng(11);
+    const value = (): unknown => random.pick([null, random.int(40) - 5, `${random.int(40)}`, `s${random.int(40)}`, random.int(2) === 1, 2n ** 40n, random.int(100) / 8]);
+    const shapes: Array<[string, () => Params]> = [
+      ['INSERT INTO a VALUES (?, ?, ?, ?)', () => [random.int(80), value(), value(), value()]],
+      ['INSERT OR IGNORE INTO a VALUES (?, ?, ?, ?)', () => [random.int(80), value(), value(), value()]],
+      ['INSERT INTO a (r, n) VALUES (?, ?)', () => [value(), value()]],
+      ['INSERT INTO a (s, n, id) VALUES (?, ?, ?)', () => [value(), value()]], // too few: the id is NULL
+      ['INSERT INTO b VALUES (?, ?, ?)', () => [`k${random.int(5)}`, random.int(5), value()]],
+      ['INSERT INTO c (rowid, v) VALUES (?, ?)', () => [random.int(2) ? null : random.int(50), value()]],
+      ['INSERT INTO c VALUES (:v)', () => ({ v: value() })],
+    ];
+    for (let step = 0; step < 120; step++) {
+      const [sql, params] = shapes[random.int(shapes.length)]!;
+      const sets = Array.from({ length: 1 + random.int(6) }, params);
+      // run() per set, undone as a whole when one fails, as runMany is.
+      let expected: { affected: number } | { code: string } = { affected: 0 };
+      await one.exec('SAVEPOINT call');
+      try {
+        const ps = one.prepare(sql);
+        let affected = 0;
+        for (const p of sets) affected += (await ps.run(p)).rowsAffected;
+        expected = { affected };
+        await one.exec('RELEASE call');
+      } catch (e) {
+        expected = { code: (e as { code: string }).code };
+        await one.exec('ROLLBACK TO call; RELEASE call');
+      }
+      const got = await many.prepare(sql).runMany(sets).then(
+        (r) => ({ affected: r.rowsAffected }),
+        (e: { code: string }) => ({ code: e.code }),
+      );
+      expect(got, `${sql} ${JSON.stringify(sets, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))}`).toEqual(expected);
+    }
+    for (const table of ['a', 'b', 'c']) {
+      const sql = `SELECT rowid, * FROM ${table} ORDER BY 1, 2`;
+      expect((await many.query(sql.replace('rowid, ', table === 'b' ? '' : 'rowid, '))).rows).toEqual((await one.query(sql.replace('rowid, ', table === 'b' ? '' : 'rowid, '))).rows);
+    }
+    expect((await many.get('SELECT count(*) AS n FROM a'))!.n).toBeGreaterThan(10);
+  });
+
   it('takes back every run of the call when one fails, and names the failing set', async () => {
     const db = await fresh(KV);
     const ins = db.prepare('INSERT INTO t VALUES (?, ?, ?, ?)');
