@@ -1373,9 +1373,20 @@ function signal(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
+/**
+ * The file backend's module, named by a variable so that bundlers leave it out: it needs node:fs,
+ * which a Worker has no use for, and it would take 3 KiB of the Worker's gzipped bundle.
+ */
+const FILE_STORE_MODULE = '../storage/file.js';
+
 async function openFileStore(path: string): Promise<ByteStore> {
-  const { FileStore } = await import('../storage/file.js');
-  return FileStore.open(path);
+  let module: typeof import('../storage/file.js');
+  try {
+    module = (await import(FILE_STORE_MODULE)) as typeof import('../storage/file.js');
+  } catch (e) {
+    throw new DosqlError('MISUSE', 'file storage (the path option) needs Node; a Worker stores a database in its Durable Object', { cause: e });
+  }
+  return module.FileStore.open(path);
 }
 
 async function removeDirectory(path: string): Promise<void> {
