@@ -85,13 +85,6 @@ export function encodeChangeRecord(lsn: number, txn: number, c: Change): Uint8Ar
   return e.finish().bytes;
 }
 
-/**
- * Encodes a transaction's records as consecutive frames into one arena (see log/msgpack.ts):
- * no buffer per record, no copy of a body into its frame, the crc computed in place. Inserts,
- * updates, deletes and commits are written by hand; schema records (rare, nested objects) and
- * rows holding something outside the Value vocabulary go through msgpackr and are copied in.
- * Throws LIMIT_EXCEEDED when a frame is longer than `frameBytesMax`; call `discard` then.
- */
 /** Row i of an insert run as `[rowid, ...values]`: written by the run when it can, else read into `row` first. */
 function writeRunRow(run: InsertRun, i: number, row: Value[], w: MsgpackWriter): boolean {
   if (run.writeRecord) return run.writeRecord(i, w);
@@ -100,6 +93,13 @@ function writeRunRow(run: InsertRun, i: number, row: Value[], w: MsgpackWriter):
   return w.row(row);
 }
 
+/**
+ * Encodes a transaction's records as consecutive frames into one arena (see log/msgpack.ts):
+ * no buffer per record, no copy of a body into its frame, the crc computed in place. Inserts,
+ * updates, deletes and commits are written by hand; schema records (rare, nested objects) and
+ * rows holding something outside the Value vocabulary go through msgpackr and are copied in.
+ * Throws LIMIT_EXCEEDED when a frame is longer than `frameBytesMax`; call `discard` then.
+ */
 export class FrameEncoder {
   private readonly w: MsgpackWriter;
   private ends: number[] = [];

@@ -767,6 +767,9 @@ function storedRecord(rowid: number | bigint, row: Value[], version: Version): V
   return out;
 }
 
+/** Bytes of a version's msgpack: two int64s of 9 bytes at most. */
+const VERSION_BYTES_MAX = 18;
+
 /**
  * Rows `from` on of an insert run as the stored records of a table keyed by rowid, for
  * BTree.appendPacked: each written as msgpack `[rowid, ...columns, version]` straight into its
@@ -774,9 +777,6 @@ function storedRecord(rowid: number | bigint, row: Value[], version: Version): V
  * where they are (EncodedRun); otherwise, and for a row whose bytes cannot be read back, the row
  * is read into one scratch record and written.
  */
-/** Bytes of a version's msgpack: two int64s of 9 bytes at most. */
-const VERSION_BYTES_MAX = 18;
-
 class RunRecords implements PackedEntries {
   readonly count: number;
   private readonly record: Value[];

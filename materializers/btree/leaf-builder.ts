@@ -65,8 +65,8 @@ export class LeafBuilder {
     else {
       const key = entries.keyAt(i);
       assert(this.count === 0 || key > this.lastKey, 'a leaf is built in key order');
+      keys.string(key);
       keyChars = key.length;
-      if (keyChars <= keyCharsMax) keys.string(key);
     }
     const rowsAt = rows.length;
     const rowBytes = keyChars > keyCharsMax ? -1 : entries.writeRow(i, rows);
