@@ -23,7 +23,12 @@
  * and otherwise looks at the current version (visible when fromLsn <= L): one seek for a row
  * changed since L, two for one unchanged, whatever the length of the log; a table with no row
  * changed since L is read as it is now (see getAsOf). Scans skip from key to key in the history
- * the same way.
+ * the same way. Helpers on history keys and records are in history.ts.
+ *
+ * History blocks (history-blocks.ts) lay the same versions out by time as well: for a table keyed
+ * by rowid, checkpoints copy each chunk of 64 rowids' versions into blocks of time, so the versions
+ * visible at an old LSN lie together. A read AS OF an LSN some block holds reads the block; later
+ * LSNs read history and the current rows as above.
  *
  * Persistence. All trees share one PageStore (copy-on-write pages, see btree/). A checkpoint
  * flushes the dirty pages and then writes one meta record holding the roots, the catalog, the
@@ -39,7 +44,27 @@ import type { AppliedTxn, Change, EncodedRun, InsertRun, IndexDef, Lsn, TableDef
 import { MsgpackWriter } from '../log/msgpack.js';
 import { BTree, NOT_CACHED, PageStore, ROW_ARRAY_BYTES, encodeKey, encodeRowidKey, rowBytes, valueBytes, valuesBytes, writeRowidKey, type PackedEntries } from './btree/index.js';
 import { Catalog, type CatalogState } from './catalog.js';
+import { NO_BLOCK, getInBlocks, getInBlocksCached, noteEnded, scanWithBlocks, writeBlocks, type BlockTrees } from './history-blocks.js';
 import type { Materializer } from './types.js';
+import {
+  HISTORY_KEY_END,
+  LSN_SUFFIX_CHARS,
+  ceiling,
+  currentVisible,
+  historyAsCurrent,
+  historyBegunBy,
+  historyFrom,
+  historyKey,
+  historyRange,
+  historyTo,
+  inRange,
+  isVersionOf,
+  rowKeyOf,
+  toLsn,
+  visibleHistoryBatches,
+  type EntryBatch,
+  type KeyRange,
+} from './history.js';
 import { countDeletedPrefixes, countInsertedPrefixes, emptyDistinct, needsReplan, type TableStats } from './stats.js';
 
 /**
@@ -57,10 +82,12 @@ export interface TableStoreOptions {
 }
 
 /** Per-table physical state: its trees and the rowid high-water mark. */
-export interface TableTrees {
+export interface TableTrees extends BlockTrees {
   rows: BTree;
   /** Replaced and deleted versions, keyed by row key + hex16(toLsn); see the module header. */
   history: BTree;
+  /** Whether rows are keyed by rowid, so history blocks (history-blocks.ts) chunk them. */
+  chunked: boolean;
   /** One tree per `TableDef.uniques` entry, same order. */
   uniques: BTree[];
   /** One tree per `TableDef.indexes` entry, same order: indexed values + row key -> [row key]. */
@@ -94,8 +121,10 @@ interface MetaRecord {
   catalog: CatalogState;
   /** Root of the tree of catalog versions (position -> [packed version]); see checkpoint. */
   catalogRoot?: number;
-  tables: Array<{ id: number; root: number; history: number; uniques: number[]; indexes?: number[]; indexHistory?: number[]; maxRowid: number | bigint; rowCount?: number; indexDistinct?: Array<number[] | null> }>;
+  tables: Array<{ id: number; root: number; history: number; blocks?: number; blockEndMax?: number | bigint; uniques: number[]; indexes?: number[]; indexHistory?: number[]; maxRowid: number | bigint; rowCount?: number; indexDistinct?: Array<number[] | null> }>;
 }
+
+export { inRange, type EntryBatch, type KeyRange } from './history.js';
 
 export class TableStore implements Materializer {
   readonly name = 'tables';
@@ -138,6 +167,10 @@ export class TableStore implements Materializer {
       this.trees.set(t.id, {
         rows: BTree.open(pages, t.root),
         history: BTree.open(pages, t.history),
+        blocks: t.blocks === undefined ? BTree.create(pages) : BTree.open(pages, t.blocks),
+        blockEndMax: t.blockEndMax === undefined ? 0n : toLsn(t.blockEndMax),
+        endedByChunk: new Map(),
+        chunked: this.catalog.tableById(t.id)?.primaryKey.length === 0,
         uniques: t.uniques.map((r) => BTree.open(pages, r)),
         indexes: (t.indexes ?? []).map((r) => BTree.open(pages, r)),
         indexHistory: (t.indexHistory ?? []).map((r) => BTree.open(pages, r)),
@@ -212,6 +245,10 @@ export class TableStore implements Materializer {
   getAsOfCached(def: TableDef, key: string, lsn: Lsn): Value[] | undefined | typeof NOT_CACHED {
     const t = this.table(def.id);
     if (t.changedLsn <= lsn) return t.rows.getCached(key);
+    if (lsn < t.blockEndMax) {
+      const b = getInBlocksCached(t.blocks, key, lsn);
+      if (b !== NO_BLOCK) return b;
+    }
     const e = t.history.ceilingCached(historyKey(key, lsn + 1n));
     if (e === NOT_CACHED) return NOT_CACHED;
     if (e && isVersionOf(e[0], key)) return historyBegunBy(e[1], lsn) ? historyAsCurrent(e[1]) : undefined;
@@ -233,6 +270,10 @@ export class TableStore implements Materializer {
   async getAsOf(def: TableDef, key: string, lsn: Lsn): Promise<Value[] | undefined> {
     const t = this.table(def.id);
     if (t.changedLsn <= lsn) return t.rows.get(key);
+    if (lsn < t.blockEndMax) {
+      const b = await getInBlocks(t.blocks, key, lsn);
+      if (b !== NO_BLOCK) return b;
+    }
     let e = ceiling(t.history, historyKey(key, lsn + 1n));
     if (e instanceof Promise) e = await e;
     if (e && isVersionOf(e[0], key)) return historyBegunBy(e[1], lsn) ? historyAsCurrent(e[1]) : undefined;
@@ -266,40 +307,11 @@ export class TableStore implements Materializer {
       for await (const chunk of t.rows.scanChunks(range)) if (chunk.rows.length) yield { keys: chunk.keys, rows: chunk.rows };
       return;
     }
-    const past = new EntryCursor(visibleHistoryBatches(t.history, range, lsn));
-    const at = Number(lsn);
-    for await (const chunk of t.rows.scanChunks(range)) {
-      const out: EntryBatch = { keys: [], rows: [] };
-      const n = chunk.keys.length;
-      for (let i = 0; i < n; i++) {
-        // A current row begun after `lsn` is skipped unseen: the history holds what was there.
-        if (!currentVisible(chunk.rows[i]!, lsn, at)) continue;
-        const key = chunk.keys[i]!;
-        // Awaited only when a batch ran out: an await of a plain value costs a microtask.
-        const moved = past.moveBelow(key, out, withKeys);
-        if (moved !== undefined) await moved;
-        if (withKeys) out.keys.push(key);
-        out.rows.push(chunk.rows[i]!);
-      }
-      // History versions up to this chunk's last key come before every row of the chunks after it.
-      if (n > 0) {
-        const moved = past.moveBelow(chunk.keys[n - 1]! + HISTORY_KEY_END, out, withKeys);
-        if (moved !== undefined) await moved;
-      }
-      if (out.rows.length) yield out;
+    if (lsn < t.blockEndMax) {
+      yield* scanWithBlocks(t.blocks, range, lsn, withKeys, (r) => historyAndCurrentBatches(t, r, lsn, withKeys));
+      return;
     }
-    for (let steps = 0; steps < Number.MAX_SAFE_INTEGER; steps++) {
-      let k = past.peekKey();
-      if (k instanceof Promise) k = await k;
-      if (k === undefined) return;
-      const rest: EntryBatch = { keys: [], rows: [] };
-      while (k !== undefined && !(k instanceof Promise)) {
-        if (withKeys) rest.keys.push(rowKeyOf(k));
-        rest.rows.push(past.take());
-        k = past.peekKey();
-      }
-      yield rest;
-    }
+    yield* historyAndCurrentBatches(t, range, lsn, withKeys);
   }
 
   // --- concurrent transactions -------------------------------------------------------------------
@@ -422,6 +434,7 @@ export class TableStore implements Materializer {
 
   async checkpoint(): Promise<void> {
     if (this.appliedLsn === this.checkpointLsn) return;
+    await this.writeBlocks();
     for (const [i, v] of this.catalog.takeChanged()) await this.catalogTree.put(encodeRowidKey(i), [pack(v)]);
     const meta: MetaRecord = {
       appliedLsn: this.appliedLsn,
@@ -432,6 +445,8 @@ export class TableStore implements Materializer {
         id,
         root: t.rows.rootId,
         history: t.history.rootId,
+        blocks: t.blocks.rootId,
+        blockEndMax: int(t.blockEndMax),
         uniques: t.uniques.map((u) => u.rootId),
         indexes: t.indexes.map((x) => x.rootId),
         indexHistory: t.indexHistory.map((x) => x.rootId),
@@ -445,6 +460,25 @@ export class TableStore implements Materializer {
     this.checkpointLsn = this.appliedLsn;
   }
 
+  /**
+   * History blocks of the chunks whose versions ended since the last checkpoint. A failure may
+   * leave a chunk's blocks half written: from then on reads leave blocks alone and checkpoints
+   * fail, so none persists them; reopening recovers from the last checkpoint and the log.
+   */
+  private async writeBlocks(): Promise<void> {
+    if (this.blocksFailure) throw this.blocksFailure;
+    try {
+      for (const t of this.trees.values()) if (t.endedByChunk.size > 0) await writeBlocks(t);
+    } catch (e) {
+      for (const t of this.trees.values()) t.blockEndMax = 0n;
+      this.blocksFailure = new DosqlError('IO', `writing history blocks failed (${e instanceof Error ? e.message : String(e)}); reopen the database to checkpoint again`);
+      throw e;
+    }
+  }
+
+  /** Set when writing history blocks failed: see writeBlocks. */
+  private blocksFailure: DosqlError | undefined;
+
   private async applyChange(c: Change, lsn: Lsn, version: Version): Promise<void> {
     switch (c.op) {
       case 'create_table':
@@ -453,6 +487,10 @@ export class TableStore implements Materializer {
         this.trees.set(c.table.id, {
           rows: BTree.create(this.pages),
           history: BTree.create(this.pages),
+          blocks: BTree.create(this.pages),
+          blockEndMax: 0n,
+          endedByChunk: new Map(),
+          chunked: c.table.primaryKey.length === 0,
           uniques: c.table.uniques.map(() => BTree.create(this.pages)),
           indexes: (c.table.indexes ?? []).map(() => BTree.create(this.pages)),
           indexHistory: (c.table.indexes ?? []).map(() => BTree.create(this.pages)),
@@ -471,6 +509,7 @@ export class TableStore implements Materializer {
         const t = this.table(c.table);
         await t.rows.drop();
         await t.history.drop();
+        await t.blocks.drop();
         for (const u of t.uniques) await u.drop();
         for (const x of t.indexes) await x.drop();
         for (const x of t.indexHistory) await x.drop();
@@ -722,16 +761,6 @@ export class TableStore implements Materializer {
   }
 }
 
-export interface KeyRange {
-  lo?: string;
-  hi?: string;
-  loInclusive?: boolean;
-  hiInclusive?: boolean;
-}
-
-function toLsn(v: Value): bigint {
-  return typeof v === 'bigint' ? v : BigInt(v as number);
-}
 
 /**
  * Whether a current record was written by the commit now replacing it (a row written twice in one
@@ -754,6 +783,7 @@ function keepInHistory(t: TableTrees, key: string, current: Value[], ended: Vers
   for (let i = 0; i < n; i++) rec[i] = current[i]!;
   rec[n] = ended[0];
   rec[n + 1] = ended[1];
+  if (t.chunked) noteEnded(t, current[0]!);
   return t.history.put(historyKey(key, BigInt(ended[0])), rec);
 }
 
@@ -848,100 +878,49 @@ async function putIndexEntry(t: TableTrees, i: number, index: IndexDef, row: rea
   await t.indexes[i]!.put(indexKey(index, row, key), [key]);
 }
 
-/** The first history entry at or after `lo`; no promise when its pages are cached. */
-function ceiling(history: BTree, lo: string): [string, Value[]] | undefined | Promise<[string, Value[]] | undefined> {
-  const hit = history.ceilingCached(lo);
-  return hit === NOT_CACHED ? history.ceiling(lo) : hit;
-}
 
-/** The version of `key` visible at `lsn` in history: the first ending after `lsn`, if begun by then. */
-/**
- * Version fields sit at the end of a stored record ([..., fromLsn, fromHlc] for current rows,
- * [..., fromLsn, fromHlc, toLsn, toHlc] in history), so records written under an older definition
- * of the table (before ADD or DROP COLUMN) are read the same way.
- */
-function historyFrom(rec: Value[]): bigint {
-  return toLsn(rec[rec.length - 4]!);
-}
-function historyTo(rec: Value[]): bigint {
-  return toLsn(rec[rec.length - 2]!);
-}
-/** A current record begun by `lsn` (visible at it). Compares without making a bigint: reads run it per row. */
-function currentVisible(rec: Value[], lsn: Lsn, at = Number(lsn)): boolean {
-  return lsnAtMost(rec[rec.length - 2]!, lsn, at);
-}
-/** A history record begun by `lsn`. */
-function historyBegunBy(rec: Value[], lsn: Lsn, at = Number(lsn)): boolean {
-  return lsnAtMost(rec[rec.length - 4]!, lsn, at);
-}
-/** A history record that ended after `lsn` (so was not yet replaced at it). */
-function historyEndsAfter(rec: Value[], lsn: Lsn, at = Number(lsn)): boolean {
-  return !lsnAtMost(rec[rec.length - 2]!, lsn, at);
-}
-/**
- * A stored LSN field (a number when safe, else a bigint) <= `lsn`, given `at` = Number(lsn)
- * (callers that compare per row convert once). Exact: a safe number below 2^53 compares right
- * against Number(lsn) even when that rounds, since it then is >= 2^53.
- */
-function lsnAtMost(v: Value, lsn: Lsn, at: number): boolean {
-  return typeof v === 'number' ? v <= at : (v as bigint) <= lsn;
-}
-/** A history record in the current-record layout (its ending fields dropped). */
-function historyAsCurrent(rec: Value[]): Value[] {
-  return rec.slice(0, rec.length - 2);
-}
-
-/** The row key of a history key. */
-function rowKeyOf(historyKeyText: string): string {
-  return historyKeyText.slice(0, -LSN_SUFFIX_CHARS);
-}
-
-/** Whether a history key is a version of the row under `key` (and not of a longer key). */
-function isVersionOf(historyKeyText: string, key: string): boolean {
-  return historyKeyText.length === key.length + LSN_SUFFIX_CHARS && historyKeyText.startsWith(key);
-}
 
 /**
- * The history versions visible at `lsn` for the rows of a key range, in key order, in batches of
- * entries under their history keys (a slice per row for its row key is left to callers that need
- * it). A version is visible when it began by `lsn` and ended after it; the versions of one
- * row never overlap, so that test alone picks at most one per row. After a visible version the
- * walk steps to the next entry (`BTree.nextCached`, no descent), which is the next row's when rows
- * have few versions; after an invisible one it seeks past the row's versions that ended by `lsn`,
- * or past all of them when it began after `lsn` (as every later version of its row did). So a row
- * with thousands of versions costs what one with a few does. Seeks on cached pages complete
- * without a promise, so a reader awaits once per batch rather than once per row.
+ * Rows of a key range as they were at `lsn` from the current rows and the history (scanAsOfChunks
+ * has the contract): the current rows a leaf at a time, merged with the visible history versions,
+ * which never share a key with a visible current row.
  */
-async function* visibleHistoryBatches(history: BTree, range: KeyRange, lsn: Lsn): AsyncGenerator<EntryBatch> {
-  const { lo, hi } = historyBounds(range);
-  let batch: EntryBatch = { keys: [], rows: [] };
+async function* historyAndCurrentBatches(t: TableTrees, range: KeyRange, lsn: Lsn, withKeys: boolean): AsyncGenerator<EntryBatch> {
+  const past = new EntryCursor(visibleHistoryBatches(t.history, range, lsn));
   const at = Number(lsn);
-  let e = ceiling(history, lo ?? '');
-  if (e instanceof Promise) e = await e;
-  for (let entries = 0; e !== undefined && entries < Number.MAX_SAFE_INTEGER; entries++) {
-    const hk: string = e[0];
-    const rec: Value[] = e[1];
-    if (hi !== undefined && hk >= hi) break;
-    const endsAfter = historyEndsAfter(rec, lsn, at);
-    if (endsAfter && historyBegunBy(rec, lsn, at)) {
-      batch.keys.push(hk);
-      batch.rows.push(historyAsCurrent(rec));
-      if (batch.keys.length >= HISTORY_BATCH_ENTRIES) {
-        yield batch;
-        batch = { keys: [], rows: [] };
-      }
-      e = history.nextCached(hk) ?? ceiling(history, rowKeyOf(hk) + HISTORY_KEY_END);
-    } else {
-      const key = rowKeyOf(hk);
-      e = ceiling(history, endsAfter ? key + HISTORY_KEY_END : historyKey(key, lsn + 1n));
+  for await (const chunk of t.rows.scanChunks(range)) {
+    const out: EntryBatch = { keys: [], rows: [] };
+    const n = chunk.keys.length;
+    for (let i = 0; i < n; i++) {
+      // A current row begun after `lsn` is skipped unseen: the history holds what was there.
+      if (!currentVisible(chunk.rows[i]!, lsn, at)) continue;
+      const key = chunk.keys[i]!;
+      // Awaited only when a batch ran out: an await of a plain value costs a microtask.
+      const moved = past.moveBelow(key, out, withKeys);
+      if (moved !== undefined) await moved;
+      if (withKeys) out.keys.push(key);
+      out.rows.push(chunk.rows[i]!);
     }
-    if (e instanceof Promise) e = await e;
+    // History versions up to this chunk's last key come before every row of the chunks after it.
+    if (n > 0) {
+      const moved = past.moveBelow(chunk.keys[n - 1]! + HISTORY_KEY_END, out, withKeys);
+      if (moved !== undefined) await moved;
+    }
+    if (out.rows.length) yield out;
   }
-  if (batch.keys.length) yield batch;
+  for (let steps = 0; steps < Number.MAX_SAFE_INTEGER; steps++) {
+    let k = past.peekKey();
+    if (k instanceof Promise) k = await k;
+    if (k === undefined) return;
+    const rest: EntryBatch = { keys: [], rows: [] };
+    while (k !== undefined && !(k instanceof Promise)) {
+      if (withKeys) rest.keys.push(rowKeyOf(k));
+      rest.rows.push(past.take());
+      k = past.peekKey();
+    }
+    yield rest;
+  }
 }
-
-/** Entries per batch of `visibleHistoryBatches`. */
-const HISTORY_BATCH_ENTRIES = 64;
 
 /** Entry-at-a-time reading of a batched stream: `peek` awaits only when a batch runs out. */
 class EntryCursor {
@@ -989,42 +968,11 @@ class EntryCursor {
   }
 }
 
-/** Entries as two arrays, same order (no pair per entry: scans make one per row). */
-export interface EntryBatch {
-  keys: string[];
-  rows: Value[][];
-}
-
-/** Whether `key` lies within `r`. */
-export function inRange(key: string, r: KeyRange): boolean {
-  if (r.lo !== undefined && (r.loInclusive === false ? key <= r.lo : key < r.lo)) return false;
-  return belowHi(key, r);
-}
 
 function conflict(what: string): DosqlError {
   return new DosqlError('CONFLICT', `could not commit: a concurrent transaction changed ${what}; retry the transaction`);
 }
 
-function belowHi(key: string, range: KeyRange): boolean {
-  if (range.hi === undefined) return true;
-  return range.hiInclusive === false ? key < range.hi : key <= range.hi;
-}
-
-/** All history entries of the rows in a key range, keyed by their full history key. */
-async function* historyRange(history: BTree, range: KeyRange): AsyncGenerator<[string, Value[]]> {
-  yield* history.scan({ ...historyBounds(range), hiInclusive: false });
-}
-
-/**
- * The history keys of the rows in a key range: from `lo` (inclusive) to `hi` (exclusive), each
- * undefined when the range is open on that side. `key + HISTORY_KEY_END` follows every version of `key`.
- */
-function historyBounds(range: KeyRange): { lo: string | undefined; hi: string | undefined } {
-  return {
-    lo: range.lo === undefined ? undefined : range.loInclusive === false ? range.lo + HISTORY_KEY_END : range.lo,
-    hi: range.hi === undefined ? undefined : range.hiInclusive === false ? range.hi : range.hi + HISTORY_KEY_END,
-  };
-}
 
 async function* mapKeys(
   rows: AsyncIterable<[string, Value[]]>,
@@ -1052,21 +1000,6 @@ async function* mergeByKey(a: AsyncIterator<[string, Value[]]> & AsyncIterable<[
 /** A commit's [LSN, HLC] as stored in version fields (numbers when safe, else bigints). */
 type Version = [number | bigint, number | bigint];
 
-/** Width of the hex LSN suffix of history keys: fixed, so keys of one row sort by toLsn. */
-const LSN_SUFFIX_CHARS = 16;
-/** Sorts after every hex suffix: `key + HISTORY_KEY_END` bounds all versions of `key`. */
-const HISTORY_KEY_END = 'g';
-
-export function historyKey(key: string, toLsn: bigint): string {
-  // Reads AS OF one LSN ask for the same suffix once per row: keep the last one.
-  if (toLsn !== lastSuffixLsn) {
-    lastSuffix = toLsn.toString(16).padStart(LSN_SUFFIX_CHARS, '0');
-    lastSuffixLsn = toLsn;
-  }
-  return key + lastSuffix;
-}
-let lastSuffixLsn = -1n;
-let lastSuffix = '';
 
 async function loadCatalog(pages: PageStore, meta: MetaRecord | undefined): Promise<CatalogState | undefined> {
   if (!meta) return undefined;

@@ -2,7 +2,7 @@
  * The B-tree layer: order-preserving keys, copy-on-write page storage and the B+ tree on top.
  * Tables (materializers/tables.ts) are built from these three pieces.
  */
-export { decodeKey, encodeKey, encodeRowidKey, encodeValue, writeRowidKey } from './keys.js';
+export { decodeKey, encodeKey, encodeRowidKey, encodeValue, numberOfKey, writeRowidKey } from './keys.js';
 export {
   PAGE_CACHE_BYTES_MAX,
   PageStore,

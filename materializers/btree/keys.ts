@@ -242,7 +242,19 @@ function corrupt(key: string): DosqlError {
   return new DosqlError('CORRUPT', `malformed B-tree key of ${key.length} chars`);
 }
 
-function decodeNumber(key: string, pos: number): Value {
+/**
+ * The number a key of one number component holds, when its residual is 0 (every REAL, and every
+ * INTEGER a double holds exactly); undefined for any other key. History blocks find a rowid's
+ * chunk with it, once per lookup, so it skips decodeKey's array.
+ */
+export function numberOfKey(key: string): number | undefined {
+  if (key.length !== 1 + NUMBER_CHARS || key.charCodeAt(0) !== TAG_NUMBER) return undefined;
+  if (((key.charCodeAt(9) << 8) | key.charCodeAt(10)) !== RESIDUAL_BIAS) return undefined;
+  return keyDouble(key, 1);
+}
+
+/** The double of a number component's 8 chars at `pos`. */
+function keyDouble(key: string, pos: number): number {
   let hi = 0;
   let lo = 0;
   for (let i = 0; i < 4; i++) hi = (hi << 8) | key.charCodeAt(pos + i);
@@ -254,7 +266,11 @@ function decodeNumber(key: string, pos: number): Value {
   }
   u32[HI] = hi >>> 0;
   u32[LO] = lo >>> 0;
-  const d = f64[0]!;
+  return f64[0]!;
+}
+
+function decodeNumber(key: string, pos: number): Value {
+  const d = keyDouble(key, pos);
   const residual = ((key.charCodeAt(pos + 8) << 8) | key.charCodeAt(pos + 9)) - RESIDUAL_BIAS;
   if (residual !== 0) return int(BigInt(d) + BigInt(residual));
   if (Number.isSafeInteger(d)) return d;
