@@ -89,6 +89,73 @@ export interface BlockTrees {
   endedByChunk: Map<number, number>;
   /** The largest end of any block of the table (0 when none): reads at or after it skip blocks. */
   blockEndMax: Lsn;
+  /** Per chunk, the block the last lookup AS OF some LSN found; see BlockFinds. */
+  found: BlockFinds;
+}
+
+/**
+ * Per chunk, the block that holds the LSN of the chunk's last lookup, and that block decoded once
+ * it has been looked into BLOCK_LOOKUPS_RENT times. A block never changes once written (later
+ * blocks only cover later LSNs), so neither answer goes stale. Lookups AS OF one LSN, which come
+ * many at a time (a report, a join, a comparison with now), then skip the seek that finds the
+ * block, and then the seek inside it too: the history tree is many times the table's size, and a
+ * descent through it misses the processor's caches at every level, where the block's arrays
+ * stay in them.
+ */
+export type BlockFinds = Map<number, BlockFind>;
+
+interface BlockFind {
+  lsn: Lsn;
+  /** Chunk key + hex16(end) of the block holding `lsn`. */
+  prefix: string;
+  /** Lookups answered from the block since it was found, while not decoded. */
+  lookups: number;
+  decoded: DecodedBlock | undefined;
+}
+
+/**
+ * Chunks whose found block a table keeps: past it the map starts over. A decoded block holds a
+ * chunk's versions of one stretch of time, about 2 x CHUNK_ROWS records, so 256 of them are a
+ * few MB at most for rows of a few hundred bytes.
+ */
+export const BLOCK_FINDS_MAX = 256;
+/**
+ * Lookups into one block before it is decoded whole. Decoding walks its entries in order, which
+ * costs about what this many seeks into it do (rent or buy, as packed leaves decide).
+ */
+const BLOCK_LOOKUPS_RENT = 8;
+/** Entries a decoded block may hold: past it, lookups keep seeking (a chunk updated in bursts). */
+const DECODED_ENTRIES_MAX = 16 * CHUNK_ROWS;
+
+/**
+ * A block's entries as arrays, in key order: per entry, its row's offset in the chunk, the LSNs
+ * its version began and ended at, and its record in the current layout. Only for blocks whose
+ * LSNs are all numbers (below 2^53).
+ */
+class DecodedBlock {
+  constructor(
+    private readonly offsets: number[],
+    private readonly from: number[],
+    private readonly to: number[],
+    private readonly records: Value[][],
+  ) {}
+
+  /** The version of the row at `offset` visible at `at` (= Number(lsn)), if any. */
+  get(offset: number, at: number): Value[] | undefined {
+    const offsets = this.offsets;
+    let lo = 0;
+    let hi = offsets.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (offsets[mid]! < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    // A row's versions sort by end: the first ending after `at` is the only one visible then.
+    for (let j = lo; j < offsets.length && offsets[j] === offset; j++) {
+      if (this.to[j]! > at) return this.from[j]! <= at ? this.records[j] : undefined;
+    }
+    return undefined;
+  }
 }
 
 /** Answer of a block lookup when no block holds the LSN: history and current rows decide. */
@@ -135,16 +202,63 @@ function visibleIn(e: [string, Value[]] | undefined, versionsOf: string, lsn: Ls
  * The version of the row under `key` visible at `lsn` (current-record layout) when a block holds
  * `lsn`; NO_BLOCK when none does, NOT_CACHED when a page would have to be read (use getInBlocks).
  */
-export function getInBlocksCached(blocks: BTree, key: string, lsn: Lsn): Value[] | undefined | typeof NO_BLOCK | typeof NOT_CACHED {
-  const c = chunkOfKey(key);
+export function getInBlocksCached(t: BlockTrees, key: string, lsn: Lsn): Value[] | undefined | typeof NO_BLOCK | typeof NOT_CACHED {
+  const n = numberOfKey(key);
+  const c = n === undefined ? undefined : chunkOf(n);
   if (c === undefined) return NO_BLOCK;
+  const f = findBlockCached(t, c, lsn);
+  if (f === NOT_CACHED || f === NO_BLOCK) return f;
+  if (f.decoded !== undefined) return f.decoded.get(n! - c * CHUNK_ROWS, Number(lsn));
+  if (++f.lookups === BLOCK_LOOKUPS_RENT) {
+    f.decoded = decodeBlockCached(t.blocks, f.prefix, c);
+    if (f.decoded !== undefined) return f.decoded.get(n! - c * CHUNK_ROWS, Number(lsn));
+  }
+  const e = t.blocks.ceilingCached(historyKey(f.prefix + key, lsn + 1n));
+  return e === NOT_CACHED ? NOT_CACHED : visibleIn(e, f.prefix + key, lsn);
+}
+
+/** The block of chunk `c` holding `lsn`, from `t.found` or found with a seek (and kept there). */
+function findBlockCached(t: BlockTrees, c: number, lsn: Lsn): BlockFind | typeof NO_BLOCK | typeof NOT_CACHED {
+  const f = t.found.get(c);
+  if (f !== undefined && f.lsn === lsn) return f;
   const ck = chunkKey(c);
-  const first = blocks.ceilingCached(historyKey(ck, lsn + 1n));
+  const first = t.blocks.ceilingCached(historyKey(ck, lsn + 1n));
   if (first === NOT_CACHED) return NOT_CACHED;
   const prefix = blockOf(first, ck);
   if (prefix === undefined) return NO_BLOCK;
-  const e = blocks.ceilingCached(historyKey(prefix + key, lsn + 1n));
-  return e === NOT_CACHED ? NOT_CACHED : visibleIn(e, prefix + key, lsn);
+  if (f !== undefined && f.prefix === prefix) {
+    f.lsn = lsn;
+    return f;
+  }
+  if (t.found.size >= BLOCK_FINDS_MAX) t.found.clear();
+  const found: BlockFind = { lsn, prefix, lookups: 0, decoded: undefined };
+  t.found.set(c, found);
+  return found;
+}
+
+/**
+ * The block under `prefix` (of chunk `c`) decoded, walking its entries on cached pages;
+ * undefined when a page is not cached, an LSN is a bigint or the block is over DECODED_ENTRIES_MAX.
+ */
+function decodeBlockCached(blocks: BTree, prefix: string, c: number): DecodedBlock | undefined {
+  const offsets: number[] = [];
+  const from: number[] = [];
+  const to: number[] = [];
+  const records: Value[][] = [];
+  let e = blocks.ceilingCached(prefix);
+  for (let i = 0; e !== undefined && e !== NOT_CACHED && e[0].startsWith(prefix); i++) {
+    const rec = e[1];
+    const began = rec[rec.length - 4];
+    const ended = rec[rec.length - 2];
+    const row = numberOfKey(rowKeyOf(e[0]).slice(prefix.length));
+    if (i === DECODED_ENTRIES_MAX || typeof began !== 'number' || typeof ended !== 'number' || row === undefined) return undefined;
+    offsets.push(row - c * CHUNK_ROWS);
+    from.push(began);
+    to.push(ended);
+    records.push(historyAsCurrent(rec));
+    e = blocks.nextCached(e[0]) ?? blocks.ceilingCached(e[0] + '\0');
+  }
+  return e === NOT_CACHED ? undefined : new DecodedBlock(offsets, from, to, records);
 }
 
 /** `getInBlocksCached`, reading pages as needed. */

@@ -170,6 +170,7 @@ export class TableStore implements Materializer {
         blocks: t.blocks === undefined ? BTree.create(pages) : BTree.open(pages, t.blocks),
         blockEndMax: t.blockEndMax === undefined ? 0n : toLsn(t.blockEndMax),
         endedByChunk: new Map(),
+        found: new Map(),
         chunked: this.catalog.tableById(t.id)?.primaryKey.length === 0,
         uniques: t.uniques.map((r) => BTree.open(pages, r)),
         indexes: (t.indexes ?? []).map((r) => BTree.open(pages, r)),
@@ -246,7 +247,7 @@ export class TableStore implements Materializer {
     const t = this.table(def.id);
     if (t.changedLsn <= lsn) return t.rows.getCached(key);
     if (lsn < t.blockEndMax) {
-      const b = getInBlocksCached(t.blocks, key, lsn);
+      const b = getInBlocksCached(t, key, lsn);
       if (b !== NO_BLOCK) return b;
     }
     const e = t.history.ceilingCached(historyKey(key, lsn + 1n));
@@ -490,6 +491,7 @@ export class TableStore implements Materializer {
           blocks: BTree.create(this.pages),
           blockEndMax: 0n,
           endedByChunk: new Map(),
+          found: new Map(),
           chunked: c.table.primaryKey.length === 0,
           uniques: c.table.uniques.map(() => BTree.create(this.pages)),
           indexes: (c.table.indexes ?? []).map(() => BTree.create(this.pages)),
