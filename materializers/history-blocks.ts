@@ -98,9 +98,9 @@ export interface BlockTrees {
  * it has been looked into BLOCK_LOOKUPS_RENT times. A block never changes once written (later
  * blocks only cover later LSNs), so neither answer goes stale. Lookups AS OF one LSN, which come
  * many at a time (a report, a join, a comparison with now), then skip the seek that finds the
- * block, and then the seek inside it too: the history tree is many times the table's size, and a
- * descent through it misses the processor's caches at every level, where the block's arrays
- * stay in them.
+ * block, and then the seek inside it too: the blocks tree, like history, is many times the
+ * table's size, and a descent through it misses the processor's caches at every level, where a
+ * decoded block's arrays stay in them.
  */
 export type BlockFinds = Map<number, BlockFind>;
 
@@ -115,8 +115,8 @@ interface BlockFind {
 
 /**
  * Chunks whose found block a table keeps: past it the map starts over. A decoded block holds a
- * chunk's versions of one stretch of time, about 2 x CHUNK_ROWS records, so 256 of them are a
- * few MB at most for rows of a few hundred bytes.
+ * chunk's versions of one stretch of time, about 2 x CHUNK_ROWS records (DECODED_ENTRIES_MAX at
+ * most), so 256 of them are a few MB for rows of a few hundred bytes.
  */
 export const BLOCK_FINDS_MAX = 256;
 /**
@@ -124,8 +124,13 @@ export const BLOCK_FINDS_MAX = 256;
  * costs about what this many seeks into it do (rent or buy, as packed leaves decide).
  */
 const BLOCK_LOOKUPS_RENT = 8;
-/** Entries a decoded block may hold: past it, lookups keep seeking (a chunk updated in bursts). */
-const DECODED_ENTRIES_MAX = 16 * CHUNK_ROWS;
+/**
+ * Entries a decoded block may hold. A block holds at most CHUNK_ROWS versions current at its start,
+ * 2 x CHUNK_ROWS - 1 that ended in it (it is cut once CHUNK_ROWS have, and one LSN ends at most a
+ * version per row) and CHUNK_ROWS current at its end: under 4 x CHUNK_ROWS. Larger is a bug, and
+ * lookups then keep seeking.
+ */
+const DECODED_ENTRIES_MAX = 4 * CHUNK_ROWS;
 
 /**
  * A block's entries as arrays, in key order: per entry, its row's offset in the chunk, the LSNs
