@@ -40,7 +40,7 @@
 import type { Value } from '../base/values.js';
 import { int } from '../base/values.js';
 import type { Lsn } from '../log/types.js';
-import { NOT_CACHED, encodeRowidKey, numberOfKey, type BTree } from './btree/index.js';
+import { NOT_CACHED, encodeRowidKey, lowerBoundPrefix, numberOfKey, type BTree } from './btree/index.js';
 import {
   HISTORY_KEY_END,
   belowHi,
@@ -139,7 +139,7 @@ const DECODED_ENTRIES_MAX = 4 * CHUNK_ROWS;
  */
 class DecodedBlock {
   constructor(
-    private readonly offsets: number[],
+    private readonly offsets: Float64Array,
     private readonly from: number[],
     private readonly to: number[],
     private readonly records: Value[][],
@@ -148,15 +148,8 @@ class DecodedBlock {
   /** The version of the row at `offset` visible at `at` (= Number(lsn)), if any. */
   get(offset: number, at: number): Value[] | undefined {
     const offsets = this.offsets;
-    let lo = 0;
-    let hi = offsets.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (offsets[mid]! < offset) lo = mid + 1;
-      else hi = mid;
-    }
     // A row's versions sort by end: the first ending after `at` is the only one visible then.
-    for (let j = lo; j < offsets.length && offsets[j] === offset; j++) {
+    for (let j = lowerBoundPrefix(offsets, offset); j < offsets.length && offsets[j] === offset; j++) {
       if (this.to[j]! > at) return this.from[j]! <= at ? this.records[j] : undefined;
     }
     return undefined;
@@ -263,7 +256,7 @@ function decodeBlockCached(blocks: BTree, prefix: string, c: number): DecodedBlo
     records.push(historyAsCurrent(rec));
     e = blocks.nextCached(e[0]) ?? blocks.ceilingCached(e[0] + '\0');
   }
-  return e === NOT_CACHED ? undefined : new DecodedBlock(offsets, from, to, records);
+  return e === NOT_CACHED ? undefined : new DecodedBlock(Float64Array.from(offsets), from, to, records);
 }
 
 /** `getInBlocksCached`, reading pages as needed. */

@@ -21,7 +21,7 @@ export {
 } from './page-store.js';
 export { type PackedEntries } from './leaf-builder.js';
 export { valuesBytes } from './packed-leaf.js';
-export { ROWID_PREFIX_EXACT_LIMIT } from './search.js';
+export { ROWID_PREFIX_EXACT_LIMIT, lowerBoundPrefix } from './search.js';
 export {
   BTree,
   NOT_CACHED,
