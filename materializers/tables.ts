@@ -435,7 +435,7 @@ export class TableStore implements Materializer {
 
   async checkpoint(): Promise<void> {
     if (this.appliedLsn === this.checkpointLsn) return;
-    await this.writeBlocks();
+    await this.writeHistoryBlocks();
     for (const [i, v] of this.catalog.takeChanged()) await this.catalogTree.put(encodeRowidKey(i), [pack(v)]);
     const meta: MetaRecord = {
       appliedLsn: this.appliedLsn,
@@ -466,7 +466,7 @@ export class TableStore implements Materializer {
    * leave a chunk's blocks half written: from then on reads leave blocks alone and checkpoints
    * fail, so none persists them; reopening recovers from the last checkpoint and the log.
    */
-  private async writeBlocks(): Promise<void> {
+  private async writeHistoryBlocks(): Promise<void> {
     if (this.blocksFailure) throw this.blocksFailure;
     try {
       for (const t of this.trees.values()) if (t.endedByChunk.size > 0) await writeBlocks(t);
@@ -477,7 +477,7 @@ export class TableStore implements Materializer {
     }
   }
 
-  /** Set when writing history blocks failed: see writeBlocks. */
+  /** Set when writing history blocks failed: see writeHistoryBlocks. */
   private blocksFailure: DosqlError | undefined;
 
   private async applyChange(c: Change, lsn: Lsn, version: Version): Promise<void> {

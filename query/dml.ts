@@ -462,7 +462,7 @@ export function compileInsert(stmt: InsertStmt, outerCx: PlanContext): DmlPlan {
       if (rowid === undefined) return { rowsAffected: 0, lastInsertRowid: undefined, rows: returning ? [] : undefined };
       return { rowsAffected: 1, lastInsertRowid: rowid, rows: returning ? [returning.rowSync!(stored(rowid, row), env)] : undefined };
     };
-    if (valuesAreParameters(stmt, targets.length) && !defaulted.length && !returning) {
+    if (valuesAreParameters(stmt, targets.length) && !defaulted.length) {
       plan.insertBoundSync = (run, bound) => {
         assert(bound.length === targets.length, 'one bound value per target column');
         if (run.foreignKeys) return NEEDS_ASYNC;
