@@ -40,6 +40,7 @@ import type { Value } from '../../base/values.js';
 import { MsgpackReader, UNSUPPORTED, utf16Length } from '../../log/msgpack-reader.js';
 import { leafBytes, PAGE_HEADER_BYTES, type FrozenPrefixes, type LeafPage, type LeafValue, type OverflowRef } from './page-store.js';
 import { keyPrefix, NO_PREFIX, PREFIX_BASE, PREFIX_CHARS } from './search.js';
+import type { RowCells } from './row-cells.js';
 
 /** What `lookup` returns for a key whose row lives in overflow pages. */
 export const NOT_INLINE: unique symbol = Symbol('NOT_INLINE');
@@ -85,6 +86,8 @@ export class PackedLeaf implements LeafPage {
   readonly kind = 'leaf' as const;
   /** Search prefixes of the materialized keys (search.ts); undefined while the page is dirty. */
   prefixes: FrozenPrefixes | undefined = null;
+  /** Rows laid out for point lookups once materialized and clean (row-cells.ts). */
+  cells: RowCells | null = null;
   /** Keys (and rows) in the page, read from its header. */
   readonly count: number;
   /** Bytes of the stored page. */

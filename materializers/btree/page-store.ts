@@ -38,6 +38,7 @@ import { pack, unpack } from '../../base/codec.js';
 import { Real, type Value } from '../../base/values.js';
 import { MsgpackWriter } from '../../log/msgpack.js';
 import { PackedLeaf } from './packed-leaf.js';
+import type { RowCells } from './row-cells.js';
 import { STORE_ENTRY_BYTES_MAX, STORE_KEYS_PER_CALL_MAX, type ByteStore } from '../../storage/types.js';
 
 /** Default bound of the clean-page cache, in estimated bytes. */
@@ -69,6 +70,8 @@ export interface LeafPage {
   n: number;
   /** See FrozenPrefixes. */
   prefixes?: FrozenPrefixes;
+  /** A clean leaf's rows laid out for point lookups (row-cells.ts): null until the first one. */
+  cells?: RowCells | null;
 }
 
 /**
@@ -189,6 +192,18 @@ export class PageStore {
 
   isDirty(id: number): boolean {
     return this.dirty.has(id);
+  }
+
+  /**
+   * Count `bytes` more against the cache bound for clean page `id`, which has grown in memory
+   * (row-cells.ts). Nothing happens for a page no longer cached; eviction waits for the next insert.
+   */
+  charge(id: number, bytes: number): void {
+    assert(bytes >= 0, 'a page only grows');
+    const e = this.cache.get(id);
+    if (e === undefined) return;
+    e.cost += bytes;
+    this.cacheBytes += bytes;
   }
 
   /** The page if it is in memory (dirty or cached), without awaiting: the B-tree's fast path. */
@@ -401,6 +416,7 @@ export class PageStore {
   private cacheInsert(id: number, page: Page): void {
     // From here on the page is never modified (writable() copies it), so searches may index its keys.
     if (page.kind !== 'overflow' && page.prefixes === undefined) page.prefixes = null;
+    if (page.kind === 'leaf' && page.cells === undefined) page.cells = null;
     const cost = pageMemoryBytes(page);
     this.cache.set(id, { page, cost, used: false });
     this.cacheBytes += cost;
@@ -521,7 +537,7 @@ export function decodePage(bytes: Uint8Array, id: number): Page {
     if (Array.isArray(keys) && Array.isArray(items) && typeof n === 'number') {
       if (kind === KIND_LEAF && items.length === keys.length) {
         // Only a leaf whose header fromStored does not read (it takes every leaf MsgpackWriter or msgpackr writes).
-        const leaf: LeafPage = { kind: 'leaf', keys: keys as string[], vals: items as LeafValue[], bytes: 0, n, prefixes: undefined };
+        const leaf: LeafPage = { kind: 'leaf', keys: keys as string[], vals: items as LeafValue[], bytes: 0, n, prefixes: undefined, cells: null };
         leaf.bytes = leafBytes(leaf);
         return leaf;
       }

@@ -111,3 +111,51 @@ async function loadedSmallTree(): Promise<{ tree: BTree; probes: number[] }> {
   await pages.flush(pack([tree.rootId, pages.nextPageId]), META_KEY);
   return { tree, probes: Array.from({ length: 5_600 }, (_, i) => i - 50) };
 }
+
+describe('BTree.getCachedRowid on clean leaves laid out flat (row-cells.ts)', () => {
+  /** A flushed tree of rows 1..count, `rowAt` giving each row. */
+  async function cleanTree(count: number, rowAt: (x: number) => Value[]): Promise<{ tree: BTree; pages: PageStore }> {
+    const pages = new PageStore(new MemoryStore(), { prefix: PREFIX });
+    const tree = BTree.create(pages, { pageBytesTarget: TARGET });
+    for (let x = 1; x <= count; x++) await tree.put(encodeRowidKey(x), rowAt(x));
+    await pages.flush(pack([tree.rootId, pages.nextPageId]), META_KEY);
+    return { tree, pages };
+  }
+
+  it('answers what getCached answers when widths vary and rows overflow, and returns copies', async () => {
+    // Rows written before an ADD COLUMN are shorter; every 97th row is too big for a leaf.
+    const rowAt = (x: number): Value[] => (x % 97 === 0 ? [x, 'x'.repeat(2_000)] : x % 5 === 0 ? [x, `name-${x}`] : row(x));
+    const { tree } = await cleanTree(3_000, rowAt);
+    const probes = Array.from({ length: 3_100 }, (_, i) => i - 50);
+    for (let round = 0; round < 2; round++) expectSameAnswers(tree, probes); // building the cells, then reading them
+    expect(tree.getCachedRowid(97)).toBe(NOT_CACHED);
+    const uniform = await cleanTree(3_000, row);
+    expect(expectSameAnswers(uniform.tree, probes)).toBe(3_000);
+    const got = uniform.tree.getCachedRowid(42) as Value[];
+    got[1] = 'changed';
+    expect(uniform.tree.getCachedRowid(42)).toEqual(row(42));
+  });
+
+  it('charge their memory to the page cache, once per leaf', async () => {
+    const { tree, pages } = await cleanTree(3_000, row);
+    const before = pages.cachedBytes;
+    tree.getCachedRowid(1);
+    const charged = pages.cachedBytes - before;
+    expect(charged).toBeGreaterThan(0);
+    expect(charged % (3 * 8)).toBe(0); // cells of 3-value rows, 8 bytes each
+    tree.getCachedRowid(2);
+    expect(pages.cachedBytes - before).toBe(charged);
+    for (let x = 1; x <= 3_000; x++) tree.getCachedRowid(x);
+    expect(pages.cachedBytes - before).toBe(3_000 * 3 * 8);
+  });
+
+  it('see a page modified after a checkpoint, not the cells of the page it copied', async () => {
+    const { tree, pages } = await cleanTree(3_000, row);
+    for (let x = 1; x <= 3_000; x++) tree.getCachedRowid(x);
+    await tree.put(encodeRowidKey(7), [7, 'new', 1]);
+    expect(tree.getCachedRowid(7)).toEqual([7, 'new', 1]); // a dirty copy: read through its rows
+    await pages.flush(pack([tree.rootId, pages.nextPageId]), META_KEY);
+    expect(tree.getCachedRowid(7)).toEqual([7, 'new', 1]); // clean again: cells built anew
+    expect(tree.getCachedRowid(8)).toEqual(row(8));
+  });
+});
