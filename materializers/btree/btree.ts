@@ -46,7 +46,7 @@ import type { Value } from '../../base/values.js';
 import { lowerBound, upperBound } from '../../storage/memory.js';
 import { encodeRowidKey } from './keys.js';
 import { buildCells, CELL_MEMORY_BYTES, NO_CELLS, rowOfCells, type RowCells } from './row-cells.js';
-import { keyPrefix, lowerBoundIn, lowerBoundPrefix, prefixesOf, ROWID_PREFIX_EXACT_LIMIT, rowidPrefix, upperBoundIn, upperBoundPrefix } from './search.js';
+import { hintOf, keyPrefix, lowerBoundIn, lowerBoundPrefix, prefixesOf, ROWID_PREFIX_EXACT_LIMIT, rowidPrefix, upperBoundIn, upperBoundPrefix } from './search.js';
 import { NOT_INLINE, PackedLeaf, PAST_LEAF, UNPACKED } from './packed-leaf.js';
 import { LeafBuilder, type PackedEntries } from './leaf-builder.js';
 import { STORE_ENTRY_BYTES_MAX } from '../../storage/types.js';
@@ -230,24 +230,59 @@ export class BTree {
     assert(Number.isInteger(rowid) && Math.abs(rowid) < ROWID_PREFIX_EXACT_LIMIT, 'a rowid its prefix decides');
     this.checkLive();
     const prefix = rowidPrefix(rowid);
-    let key: string | undefined;
+    // Set once a dirty branch was searched by its hint: the leaf reached may then be the wrong one.
+    let guessed = false;
     let id = this.root;
     let p = this.pages.peek(id) as Node | undefined;
     for (let depth = 0; p !== undefined && p.kind === 'branch'; depth++) {
       assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
-      const pre = prefixesOf(p);
-      const i = pre !== undefined ? upperBoundPrefix(pre, prefix) : upperBoundIn(p, (key ??= encodeRowidKey(rowid)), prefix);
-      id = p.children[i]!;
+      let pre = prefixesOf(p);
+      if (pre === undefined) {
+        pre = hintOf(p);
+        if (pre === undefined) return this.getCached(encodeRowidKey(rowid));
+        guessed = true;
+      }
+      id = p.children[upperBoundPrefix(pre, prefix)]!;
       p = this.pages.peek(id) as Node | undefined;
     }
-    if (p === undefined) return NOT_CACHED;
+    if (p === undefined) return guessed ? this.getAfterHints(encodeRowidKey(rowid)) : NOT_CACHED;
     const pre = p instanceof PackedLeaf && p.packed ? undefined : prefixesOf(p);
-    if (pre === undefined) return leafGet(p, key ?? encodeRowidKey(rowid), prefix);
-    const j = lowerBoundPrefix(pre, prefix);
-    if (j === pre.length || pre[j] !== prefix) return undefined;
-    // A page with prefixes is clean: its rows may be laid out once (row-cells.ts).
-    const cells = p.cells ?? this.layOutCells(p, id);
-    return cells === NO_CELLS ? inlineRow(p.vals[j]!) : rowOfCells(cells, j, pre.length);
+    if (pre !== undefined) {
+      const j = lowerBoundPrefix(pre, prefix);
+      if (j === pre.length || pre[j] !== prefix) return guessed ? this.getAfterHints(encodeRowidKey(rowid)) : undefined;
+      // A page with prefixes is clean: its rows may be laid out once (row-cells.ts).
+      const cells = p.cells ?? this.layOutCells(p, id);
+      return cells === NO_CELLS ? inlineRow(p.vals[j]!) : rowOfCells(cells, j, pre.length);
+    }
+    // A dirty or packed leaf. A key a hint finds is checked against the key itself: a hit then
+    // holds whatever led to it, since a key lives in one leaf of the tree.
+    const key = encodeRowidKey(rowid);
+    const hint = p instanceof PackedLeaf ? undefined : hintOf(p);
+    if (hint !== undefined) {
+      const j = lowerBoundPrefix(hint, prefix);
+      if (j < p.keys.length && p.keys[j] === key) return inlineRow(p.vals[j]!);
+    }
+    const row = leafGet(p, key, prefix);
+    return row === undefined && guessed ? this.getAfterHints(key) : row;
+  }
+
+  /**
+   * `getCached(key)` after a search by hints missed. When the key is there after all, a stale hint
+   * on its path misled the search: the hints on that path are dropped, to be computed again.
+   */
+  private getAfterHints(key: string): Value[] | undefined | typeof NOT_CACHED {
+    const row = this.getCached(key);
+    if (Array.isArray(row)) {
+      const prefix = keyPrefix(key);
+      let p = this.pages.peek(this.root) as Node | undefined;
+      for (let depth = 0; p !== undefined; depth++) {
+        assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
+        p.hint = undefined;
+        if (p.kind !== 'branch') break;
+        p = this.pages.peek(p.children[upperBoundIn(p, key, prefix)]!) as Node | undefined;
+      }
+    }
+    return row;
   }
 
   /** Lays out clean leaf `p` (page `id`) for point lookups, charging the cells to the page cache. */

@@ -72,6 +72,8 @@ export interface LeafPage {
   prefixes?: FrozenPrefixes;
   /** A clean leaf's rows laid out for point lookups (row-cells.ts): null until the first one. */
   cells?: RowCells | null;
+  /** A dirty page's search hint (search.ts hintOf): its keys' prefixes, possibly stale. */
+  hint?: Float64Array;
 }
 
 /**
@@ -89,6 +91,8 @@ export interface BranchPage {
   n: number;
   /** See FrozenPrefixes. */
   prefixes?: FrozenPrefixes;
+  /** A dirty page's search hint (search.ts hintOf): its keys' prefixes, possibly stale. */
+  hint?: Float64Array;
 }
 
 export interface OverflowPage {
@@ -447,13 +451,18 @@ function pageMemoryBytes(p: Page): number {
   return p.bytes + ENTRY_MEMORY_BYTES * (p.keys.length + 1);
 }
 
+/** The copy's search hint: the clean page's prefixes, exact for the keys the copy starts with. */
+function hintFrom(p: LeafPage | BranchPage): Float64Array | undefined {
+  return p.prefixes ?? p.hint;
+}
+
 function clonePage<P extends Page>(p: P): P {
   switch (p.kind) {
     case 'leaf':
       if (p instanceof PackedLeaf) return p.fresh() as P;
-      return { kind: 'leaf', keys: p.keys.slice(), vals: p.vals.slice(), bytes: p.bytes, n: p.n } as P;
+      return { kind: 'leaf', keys: p.keys.slice(), vals: p.vals.slice(), bytes: p.bytes, n: p.n, hint: hintFrom(p) } as P;
     case 'branch':
-      return { kind: 'branch', keys: p.keys.slice(), children: p.children.slice(), bytes: p.bytes, n: p.n } as P;
+      return { kind: 'branch', keys: p.keys.slice(), children: p.children.slice(), bytes: p.bytes, n: p.n, hint: hintFrom(p) } as P;
     default:
       return p; // overflow pages are never modified
   }

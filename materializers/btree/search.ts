@@ -92,19 +92,32 @@ export function lowerBoundPrefix(pre: Float64Array, x: number): number {
 export function prefixesOf(p: LeafPage | BranchPage): Float64Array | undefined {
   let pre = p.prefixes;
   if (pre === undefined) return undefined; // dirty: its keys may still change
-  if (pre === null) {
-    pre = new Float64Array(p.keys.length);
-    for (let i = 0; i < p.keys.length; i++) {
-      const x = keyPrefix(p.keys[i]!);
-      if (x === NO_PREFIX) {
-        pre = UNSEARCHABLE;
-        break;
-      }
-      pre[i] = x;
-    }
-    p.prefixes = pre;
-  }
+  if (pre === null) p.prefixes = pre = keyPrefixes(p.keys);
   return pre === UNSEARCHABLE ? undefined : pre;
+}
+
+/**
+ * A dirty page's search hint: its keys' prefixes as they were when last computed. A dirty page's
+ * keys change in place, so the hint is computed again when their number changed, and may be stale
+ * otherwise (a key replaced in place): whatever a search by hint finds must be checked against
+ * the keys themselves (BTree.getCachedRowid). Undefined when a key has no prefix.
+ */
+export function hintOf(p: LeafPage | BranchPage): Float64Array | undefined {
+  let h = p.hint;
+  if (h === UNSEARCHABLE) return undefined;
+  if (h === undefined || h.length !== p.keys.length) p.hint = h = keyPrefixes(p.keys);
+  return h === UNSEARCHABLE ? undefined : h;
+}
+
+/** The prefixes of `keys`, or UNSEARCHABLE when one of them has none. */
+function keyPrefixes(keys: readonly string[]): Float64Array {
+  const pre = new Float64Array(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const x = keyPrefix(keys[i]!);
+    if (x === NO_PREFIX) return UNSEARCHABLE;
+    pre[i] = x;
+  }
+  return pre;
 }
 
 /** The first index whose key is > `key` (`prefix` = keyPrefix(key)). */

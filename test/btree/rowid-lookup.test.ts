@@ -159,3 +159,31 @@ describe('BTree.getCachedRowid on clean leaves laid out flat (row-cells.ts)', ()
     expect(tree.getCachedRowid(8)).toEqual(row(8));
   });
 });
+
+describe('BTree.getCachedRowid on dirty pages (search hints, search.ts hintOf)', () => {
+  it('answers what getCached answers through inserts, updates, deletes, splits and merges', async () => {
+    const r = rng(25);
+    const pages = new PageStore(new MemoryStore(), { prefix: PREFIX });
+    const tree = BTree.create(pages, { pageBytesTarget: TARGET });
+    const KEYS = 8_000;
+    for (let x = 0; x < KEYS; x += 2) await tree.put(encodeRowidKey(x), row(x));
+    await pages.flush(pack([tree.rootId, pages.nextPageId]), META_KEY);
+    const probes = Array.from({ length: KEYS + 20 }, (_, i) => i - 10);
+    let found = expectSameAnswers(tree, probes);
+    expect(found).toBe(KEYS / 2);
+    for (let step = 0; step < 40; step++) {
+      // Each batch changes pages whose hints the last check computed: keys added and removed in
+      // place, runs deleted (leaves merge or borrow, separators are replaced), rows replaced.
+      for (let k = 0; k < 120; k++) {
+        const x = r.int(KEYS);
+        const op = r.int(10);
+        if (op < 6) await tree.put(encodeRowidKey(x), [x, `v${step}-${k}`, step]);
+        else if (op < 9) await tree.delete(encodeRowidKey(x));
+        else for (let y = x; y < Math.min(x + 40, KEYS); y++) await tree.delete(encodeRowidKey(y));
+      }
+      found = expectSameAnswers(tree, probes);
+      if (step % 7 === 6) await pages.flush(pack([tree.rootId, pages.nextPageId]), META_KEY);
+    }
+    expect(found).toBeGreaterThan(1_000);
+  });
+});
