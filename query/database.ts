@@ -662,7 +662,10 @@ export class Database {
       this.conn.txn = undefined;
       if (!this.failure) {
         await this.log.flush();
-        await this.tables.checkpoint();
+        // Every commit is in the log by now: a final checkpoint that fails (a storage error, or
+        // one refused since writing history blocks failed) leaves only more log to replay at
+        // the next open, and must not keep the database from closing.
+        await this.tables.checkpoint().catch(() => undefined);
       }
       this.closed = true;
       this.notifyCommit(); // wake subscriptions so they end

@@ -13,6 +13,8 @@ import { encodeRowidKey, NOT_CACHED } from '../../materializers/btree/index.js';
 import { CHUNK_ROWS } from '../../materializers/history-blocks.js';
 import type { KeyRange } from '../../query/txn.js';
 import { MemoryStore } from '../../storage/memory.js';
+import type { ByteStore, ListOptions, StoreStats, WriteBatch } from '../../storage/types.js';
+import { DosqlError } from '../../base/errors.js';
 import { rng } from '../support/random.js';
 
 /** Rowids the workload writes: three chunks updated often, one rarely, a negative one, two huge. */
@@ -23,6 +25,30 @@ const HUGE = [2n ** 60n, 2n ** 60n + 1n];
 
 type Row = [number | bigint, number];
 
+type State = { lsn: bigint; rows: Row[] };
+
+/**
+ * One step of the seeded workload: a transaction of a dozen writes (or 150), mostly to the hot
+ * chunks; the model's rows after it are pushed to `states`.
+ */
+async function step(db: Database, r: ReturnType<typeof rng>, n: number, model: Map<bigint, number>, states: State[]): Promise<void> {
+  await db.exec('BEGIN');
+  const writes = r.chance(0.2) ? 150 : 12;
+  for (let k = 0; k < writes; k++) {
+    const pool = r.chance(0.85) ? HOT : r.chance(0.5) ? COLD : r.chance(0.5) ? NEGATIVE : HUGE;
+    const id = BigInt(r.pick<number | bigint>(pool));
+    if (r.chance(0.15)) {
+      await db.exec('DELETE FROM t WHERE id = ?', [id]);
+      model.delete(id);
+    } else {
+      await db.exec('INSERT OR REPLACE INTO t VALUES (?, ?)', [id, n * 1000 + k]);
+      model.set(id, n * 1000 + k);
+    }
+  }
+  await db.exec('COMMIT');
+  states.push({ lsn: db.lsn, rows: [...model].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([id, v]) => [Number(id) === Number(id) && id <= 2n ** 53n ? Number(id) : id, v]) });
+}
+
 describe('history blocks', () => {
   for (const seed of [1, 2]) {
     it(`give what a model holds at every LSN, before and after reopening (seed ${seed})`, async () => {
@@ -31,24 +57,10 @@ describe('history blocks', () => {
       let db = await Database.open({ storage: store, checkpointChangesMin: 1_000_000 });
       await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)');
       const model = new Map<bigint, number>();
-      const states: Array<{ lsn: bigint; rows: Row[] }> = [];
-      for (let step = 0; step < 80; step++) {
-        await db.exec('BEGIN');
-        const writes = r.chance(0.2) ? 150 : 12;
-        for (let k = 0; k < writes; k++) {
-          const pool = r.chance(0.85) ? HOT : r.chance(0.5) ? COLD : r.chance(0.5) ? NEGATIVE : HUGE;
-          const id = BigInt(r.pick<number | bigint>(pool));
-          if (r.chance(0.15)) {
-            await db.exec('DELETE FROM t WHERE id = ?', [id]);
-            model.delete(id);
-          } else {
-            await db.exec('INSERT OR REPLACE INTO t VALUES (?, ?)', [id, step * 1000 + k]);
-            model.set(id, step * 1000 + k);
-          }
-        }
-        await db.exec('COMMIT');
-        states.push({ lsn: db.lsn, rows: [...model].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([id, v]) => [Number(id) === Number(id) && id <= 2n ** 53n ? Number(id) : id, v]) });
-        if (step % 7 === 6) await db.internals.tables.checkpoint();
+      const states: State[] = [];
+      for (let n = 0; n < 80; n++) {
+        await step(db, r, n, model, states);
+        if (n % 7 === 6) await db.internals.tables.checkpoint();
       }
       await db.internals.tables.checkpoint();
       const def = db.internals.tables.catalog.table('t')!;
@@ -60,7 +72,78 @@ describe('history blocks', () => {
       await db.close();
     });
   }
+
+  it('after a failure while writing blocks: reads right, checkpoints refused until reopening, nothing lost', async () => {
+    const r = rng(3);
+    const inner = new MemoryStore();
+    const store = new FlakyReads(inner);
+    // A cache too small to hold the history, so that writing blocks reads pages from the store.
+    let db = await Database.open({ storage: store, checkpointChangesMin: 1_000_000, cacheBytesMax: 16 * 1024 });
+    await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)');
+    const model = new Map<bigint, number>();
+    const states: State[] = [];
+    const { tables } = db.internals;
+    for (let n = 0; n < 40; n++) {
+      await step(db, r, n, model, states);
+      if (n === 24) {
+        store.failing = true;
+        await expect(tables.checkpoint()).rejects.toMatchObject({ code: 'IO', message: 'injected read failure' });
+        store.failing = false;
+        // Blocks may be half written: no checkpoint may persist them, and reads leave them alone.
+        await expect(tables.checkpoint()).rejects.toMatchObject({ code: 'IO', message: expect.stringMatching(/reopen the database/) });
+        expect(tables.table(tables.catalog.table('t')!.id).blockEndMax).toBe(0n);
+      } else if (n % 7 === 6) {
+        if (n < 24) await tables.checkpoint();
+        else await expect(tables.checkpoint()).rejects.toMatchObject({ code: 'IO' });
+      }
+    }
+    await agree(db, states);
+    await db.close(); // closes although its last checkpoint is refused: the log holds every commit
+    db = await Database.open({ storage: inner });
+    await agree(db, states);
+    await db.internals.tables.checkpoint(); // checkpoints again, blocks included
+    const def = db.internals.tables.catalog.table('t')!;
+    expect(db.internals.tables.table(def.id).blockEndMax).toBeGreaterThan(0n);
+    await agree(db, states);
+    await db.close();
+  });
 });
+
+/** A store whose reads fail while `failing` is set: a transient I/O error, where a crash stops everything. */
+class FlakyReads implements ByteStore {
+  failing = false;
+  constructor(readonly inner: MemoryStore) {}
+  get stats(): StoreStats {
+    return this.inner.stats;
+  }
+  private check(): void {
+    if (this.failing) throw new DosqlError('IO', 'injected read failure');
+  }
+  async get(key: string): Promise<Uint8Array | undefined> {
+    this.check();
+    return this.inner.get(key);
+  }
+  async getMany(keys: string[]): Promise<Map<string, Uint8Array>> {
+    this.check();
+    return this.inner.getMany(keys);
+  }
+  async list(options: ListOptions): Promise<Array<[string, Uint8Array]>> {
+    this.check();
+    return this.inner.list(options);
+  }
+  write(batch: WriteBatch): Promise<void> {
+    return this.inner.write(batch);
+  }
+  put(key: string, value: Uint8Array): Promise<void> {
+    return this.inner.put(key, value);
+  }
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
 
 /** Every LSN's reads against the model. */
 async function agree(db: Database, states: Array<{ lsn: bigint; rows: Row[] }>): Promise<void> {
