@@ -13,7 +13,8 @@
  *   deliberately BREAKS the store's atomicity promise: it models a backend whose last write tore,
  *   so that the layers above (the log's own checksums) can be tested for detecting it.
  * - Read failures: each get/getMany/list fails with IO 'injected read failure' with probability
- *   `readFailureProbability`, decided before the call reaches the wrapped store.
+ *   `readFailureProbability`, decided before the call reaches the wrapped store; and every one
+ *   fails while `readOutage` is set, a transient outage a test switches on and off.
  *
  * Randomness: mulberry32 streams derived from `seed` (one for reads, one for tearing), so the
  * read-failure pattern does not shift when a torn write happens.
@@ -39,6 +40,8 @@ export interface FaultPlan {
 const TORN_STREAM_SALT = 0x9e3779b9;
 
 export class FaultyStore implements ByteStore {
+  /** While true, every read fails with IO 'injected read failure' (see the module header). */
+  readOutage = false;
   private writes = 0;
   private isCrashed = false;
   private closed = false;
@@ -139,6 +142,7 @@ export class FaultyStore implements ByteStore {
 
   private beforeRead(): void {
     this.checkAlive();
+    if (this.readOutage) throw new DosqlError('IO', 'injected read failure');
     const p = this.plan.readFailureProbability ?? 0;
     if (p > 0 && this.readRandom() < p) throw new DosqlError('IO', 'injected read failure');
   }

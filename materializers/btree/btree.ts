@@ -222,9 +222,11 @@ export class BTree {
    * `getCached(encodeRowidKey(rowid))` for a tree whose keys are all integers (a rowid table's
    * rows), with |rowid| < ROWID_PREFIX_EXACT_LIMIT: its prefix then decides alone, so on a clean
    * page the search compares numbers only and reads no key string, which spares a point lookup
-   * the memory traffic of a key per level. The key is made only for a page without prefixes
-   * (dirty, or packed), which is searched as `getCached` searches it. A clean leaf hands out its
-   * row from its cells (row-cells.ts): a copy, read with two dependent memory loads fewer.
+   * the memory traffic of a key per level. A dirty page is searched by its hint (search.ts
+   * hintOf), which may be stale: a leaf's hit is checked against the key, and a miss after a
+   * hinted branch is answered by `getCached`; a packed leaf is searched as `getCached` searches
+   * it. A clean leaf hands out its row from its cells (row-cells.ts): a copy, read with two
+   * dependent memory loads fewer.
    */
   getCachedRowid(rowid: number): Value[] | undefined | typeof NOT_CACHED {
     assert(Number.isInteger(rowid) && Math.abs(rowid) < ROWID_PREFIX_EXACT_LIMIT, 'a rowid its prefix decides');

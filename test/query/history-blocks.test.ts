@@ -13,8 +13,7 @@ import { encodeRowidKey, NOT_CACHED } from '../../materializers/btree/index.js';
 import { CHUNK_ROWS } from '../../materializers/history-blocks.js';
 import type { KeyRange } from '../../query/txn.js';
 import { MemoryStore } from '../../storage/memory.js';
-import type { ByteStore, ListOptions, StoreStats, WriteBatch } from '../../storage/types.js';
-import { DosqlError } from '../../base/errors.js';
+import { FaultyStore } from '../../storage/fault.js';
 import { rng } from '../support/random.js';
 
 /** Rowids the workload writes: three chunks updated often, one rarely, a negative one, two huge. */
@@ -76,7 +75,7 @@ describe('history blocks', () => {
   it('after a failure while writing blocks: reads right, checkpoints refused until reopening, nothing lost', async () => {
     const r = rng(3);
     const inner = new MemoryStore();
-    const store = new FlakyReads(inner);
+    const store = new FaultyStore(inner, {});
     // A cache too small to hold the history, so that writing blocks reads pages from the store.
     let db = await Database.open({ storage: store, checkpointChangesMin: 1_000_000, cacheBytesMax: 16 * 1024 });
     await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)');
@@ -86,9 +85,9 @@ describe('history blocks', () => {
     for (let n = 0; n < 40; n++) {
       await step(db, r, n, model, states);
       if (n === 24) {
-        store.failing = true;
+        store.readOutage = true;
         await expect(tables.checkpoint()).rejects.toMatchObject({ code: 'IO', message: 'injected read failure' });
-        store.failing = false;
+        store.readOutage = false;
         // Blocks may be half written: no checkpoint may persist them, and reads leave them alone.
         await expect(tables.checkpoint()).rejects.toMatchObject({ code: 'IO', message: expect.stringMatching(/reopen the database/) });
         expect(tables.table(tables.catalog.table('t')!.id).blockEndMax).toBe(0n);
@@ -108,42 +107,6 @@ describe('history blocks', () => {
     await db.close();
   });
 });
-
-/** A store whose reads fail while `failing` is set: a transient I/O error, where a crash stops everything. */
-class FlakyReads implements ByteStore {
-  failing = false;
-  constructor(readonly inner: MemoryStore) {}
-  get stats(): StoreStats {
-    return this.inner.stats;
-  }
-  private check(): void {
-    if (this.failing) throw new DosqlError('IO', 'injected read failure');
-  }
-  async get(key: string): Promise<Uint8Array | undefined> {
-    this.check();
-    return this.inner.get(key);
-  }
-  async getMany(keys: string[]): Promise<Map<string, Uint8Array>> {
-    this.check();
-    return this.inner.getMany(keys);
-  }
-  async list(options: ListOptions): Promise<Array<[string, Uint8Array]>> {
-    this.check();
-    return this.inner.list(options);
-  }
-  write(batch: WriteBatch): Promise<void> {
-    return this.inner.write(batch);
-  }
-  put(key: string, value: Uint8Array): Promise<void> {
-    return this.inner.put(key, value);
-  }
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
 
 /** Every LSN's reads against the model. */
 async function agree(db: Database, states: Array<{ lsn: bigint; rows: Row[] }>): Promise<void> {

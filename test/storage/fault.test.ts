@@ -131,6 +131,17 @@ describe('FaultyStore', () => {
     expect(await pattern({ readFailureProbability: 1, seed: 1 })).toBe('x'.repeat(200));
   });
 
+  it('fails every read during an outage, and only then; writes go on', async () => {
+    const f = new FaultyStore(new MemoryStore(), {});
+    await f.put('a', b('1'));
+    f.readOutage = true;
+    for (const call of [f.get('a'), f.getMany(['a']), f.list({})]) expectInjected((await errorOf(call))!, 'injected read failure');
+    await f.put('b', b('2'));
+    expect(f.stats.reads).toBe(0);
+    f.readOutage = false;
+    expect((await f.list({})).map(([k]) => k)).toEqual(['a', 'b']);
+  });
+
   it('closes the inner store when closed before any crash', async () => {
     const inner = new MemoryStore();
     const f = new FaultyStore(inner, {});
