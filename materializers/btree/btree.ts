@@ -279,7 +279,7 @@ export class BTree {
       let p = this.pages.peek(this.root) as Node | undefined;
       for (let depth = 0; p !== undefined; depth++) {
         assert(depth < DEPTH_MAX, 'B-tree deeper than DEPTH_MAX');
-        p.hint = undefined;
+        if (p.prefixes === undefined) p.hint = undefined;
         if (p.kind !== 'branch') break;
         p = this.pages.peek(p.children[upperBoundIn(p, key, prefix)]!) as Node | undefined;
       }

@@ -74,6 +74,8 @@ export interface LeafPage {
   cells?: RowCells | null;
   /** A dirty page's search hint (search.ts hintOf): its keys' prefixes, possibly stale. */
   hint?: Float64Array;
+  /** How many keys the last search without a hint found (search.ts hintOf). */
+  hintKeys?: number;
 }
 
 /**
@@ -93,6 +95,8 @@ export interface BranchPage {
   prefixes?: FrozenPrefixes;
   /** A dirty page's search hint (search.ts hintOf): its keys' prefixes, possibly stale. */
   hint?: Float64Array;
+  /** How many keys the last search without a hint found (search.ts hintOf). */
+  hintKeys?: number;
 }
 
 export interface OverflowPage {

@@ -98,15 +98,25 @@ export function prefixesOf(p: LeafPage | BranchPage): Float64Array | undefined {
 
 /**
  * A dirty page's search hint: its keys' prefixes as they were when last computed. A dirty page's
- * keys change in place, so the hint is computed again when their number changed, and may be stale
- * otherwise (a key replaced in place): whatever a search by hint finds must be checked against
- * the keys themselves (BTree.getCachedRowid). Undefined when a key has no prefix.
+ * keys change in place, so the hint may be stale (a key replaced in place): whatever a search by
+ * hint finds must be checked against the keys themselves (BTree.getCachedRowid). Undefined when a
+ * key has no prefix, and while the hint is being earned: one is computed (a pass over the keys)
+ * only when a search finds as many keys as the search before it, so a page that gains or loses
+ * keys between every two searches (rows inserted and read back) is searched by its keys, as it
+ * was before hints.
  */
 export function hintOf(p: LeafPage | BranchPage): Float64Array | undefined {
-  let h = p.hint;
+  const h = p.hint;
   if (h === UNSEARCHABLE) return undefined;
-  if (h === undefined || h.length !== p.keys.length) p.hint = h = keyPrefixes(p.keys);
-  return h === UNSEARCHABLE ? undefined : h;
+  const n = p.keys.length;
+  if (h !== undefined && h.length === n) return h;
+  if (p.hintKeys !== n) {
+    p.hintKeys = n;
+    return undefined;
+  }
+  const fresh = keyPrefixes(p.keys);
+  p.hint = fresh;
+  return fresh === UNSEARCHABLE ? undefined : fresh;
 }
 
 /** The prefixes of `keys`, or UNSEARCHABLE when one of them has none. */
