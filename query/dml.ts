@@ -467,13 +467,7 @@ export function compileInsert(stmt: InsertStmt, outerCx: PlanContext): DmlPlan {
         assert(bound.length === targets.length, 'one bound value per target column');
         if (run.foreignKeys) return NEEDS_ASYNC;
         const row = nullRow(width);
-        let explicitRowid: Value = null;
-        for (let i = 0; i < bound.length; i++) {
-          const t = targets[i]!;
-          if (t < 0) explicitRowid = bound[i]!;
-          else row[t] = bound[i]!;
-        }
-        return insertRow(run, row, explicitRowid);
+        return insertRow(run, row, placeTargets(row, targets, bound));
       };
     }
   }
@@ -493,15 +487,21 @@ function valuesAreParameters(stmt: InsertStmt, n: number): boolean {
 /** A row of the table from the values of the statement's target columns (all NULL at first). */
 function targetRow(def: TableDef, targets: number[], vals: Value[], isDefaultValues: boolean): { row: Value[]; explicitRowid: Value } {
   const row = nullRow(def.columns.length);
+  return { row, explicitRowid: isDefaultValues ? null : placeTargets(row, targets, vals) };
+}
+
+/**
+ * Writes the values of the target columns into `row` (a target below 0 names the rowid); returns
+ * the explicit rowid, or null when no target names it.
+ */
+function placeTargets(row: Value[], targets: number[], vals: Value[]): Value {
   let explicitRowid: Value = null;
-  if (!isDefaultValues) {
-    for (let i = 0; i < targets.length; i++) {
-      const t = targets[i]!;
-      if (t < 0) explicitRowid = vals[i]!;
-      else row[t] = vals[i]!;
-    }
+  for (let i = 0; i < targets.length; i++) {
+    const t = targets[i]!;
+    if (t < 0) explicitRowid = vals[i]!;
+    else row[t] = vals[i]!;
   }
-  return { row, explicitRowid };
+  return explicitRowid;
 }
 
 function evalRowsSync(rows: Compiled[][], env: Env): Value[][] {
